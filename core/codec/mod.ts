@@ -1,0 +1,6 @@
+/**
+ * Wire codecs.
+ *
+ * @module
+ */
+export * from "./msgpack.ts"

@@ -1,0 +1,103 @@
+/**
+ * The `conductor.yaml` schema. Field names follow Holochain's conductor config where one exists
+ * (`data_dir`, `admin_interfaces[].driver`); everything else is ours and documented in
+ * `docs/config.md`. Unknown keys are rejected so that a typo is an error, not a silent default.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect"
+
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+/** A TCP port; 0 asks the OS for a free one. */
+export const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+/** `allowed_origins`: `"*"` or a comma-separated list of exact Origin values (conductor-api.md §1.1). */
+export const AllowedOrigins = Schema.String.check(Schema.isMinLength(1))
+
+export const AdminInterfaceConfig = Schema.Struct({
+  driver: Schema.Struct({
+    type: Schema.Literal("websocket"),
+    port: Port,
+    allowed_origins: withDefault(AllowedOrigins, "*"),
+    danger_bind_addr: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  }),
+})
+export type AdminInterfaceConfig = typeof AdminInterfaceConfig.Type
+
+export const KeystoreConfig = Schema.Struct({
+  /** Name of the environment variable that holds the passphrase. */
+  passphrase_env: withDefault(Schema.String, "CONDUCTOR_PASSPHRASE"),
+  /** A file whose first line is the passphrase (relative to the config file). */
+  passphrase_file: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** The passphrase itself; for tests and throw-away setups only. */
+  passphrase: Schema.optionalKey(Schema.NullOr(Schema.String)),
+})
+
+export const GatewayConfig = Schema.Struct({
+  enabled: withDefault(Schema.Boolean, true),
+  /** Installed app ids the gateway exposes; an empty list exposes nothing. */
+  allowed_app_ids: withDefault(Schema.Array(Schema.String), []),
+  /** Per app id: `"*"` or a list of `"zome/fn"`. Every allowed app needs an entry. */
+  allowed_fns: withDefault(
+    Schema.Record(Schema.String, Schema.Union([Schema.Literal("*"), Schema.Array(Schema.String)])),
+    {},
+  ),
+  /** Limit on the base64url `payload` query parameter, in bytes. */
+  payload_limit_bytes: withDefault(PositiveInt, 10240),
+})
+
+export const HttpConfig = Schema.Struct({
+  port: withDefault(Port, 4445),
+  bind: withDefault(Schema.String, "127.0.0.1"),
+  /** Bearer token required by the JSON admin API (`/api/*`); none means loopback trust only. */
+  admin_token: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  gateway: withDefault(GatewayConfig, {}),
+})
+
+export const RibosomeConfig = Schema.Struct({
+  /** Metering budget of one guest call (see docs/decisions.md, "Stopping runaway guests"). */
+  fuel_per_call: withDefault(PositiveInt, 2_000_000_000),
+  /** Largest linear memory one zome instance may grow to, in MiB. */
+  max_memory_mb: withDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(4096)), 256),
+  /** Largest total of Extism kernel blocks (input, output, host fn data) one call may allocate, in MiB. */
+  max_kernel_mb: withDefault(PositiveInt, 64),
+  /** How many zome instances are kept warm. */
+  instance_cache_size: withDefault(PositiveInt, 256),
+})
+
+export const TasksConfig = Schema.Struct({
+  post_commit_timeout_ms: withDefault(PositiveInt, 30_000),
+  post_commit_retries: withDefault(
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 })),
+    3,
+  ),
+})
+
+export const StorageConfig = Schema.Struct({
+  /** `full` syncs every commit to disk; `normal` survives a process crash but not a power loss. */
+  synchronous: withDefault(Schema.Literals(["full", "normal"]), "full"),
+})
+
+export const LogConfig = Schema.Struct({
+  level: withDefault(Schema.Literals(["trace", "debug", "info", "warn", "error"]), "info"),
+  format: withDefault(Schema.Literals(["pretty", "json"]), "pretty"),
+})
+
+/** The whole `conductor.yaml`. Every key is optional; an empty file is the embedded default. */
+export const ConductorConfigSchema = Schema.Struct({
+  data_dir: withDefault(Schema.String.check(Schema.isMinLength(1)), "conductor-data"),
+  keystore: withDefault(KeystoreConfig, {}),
+  admin_interfaces: withDefault(Schema.Array(AdminInterfaceConfig), [
+    { driver: { type: "websocket", port: 4444, allowed_origins: "*" } },
+  ]),
+  http: withDefault(HttpConfig, {}),
+  ribosome: withDefault(RibosomeConfig, {}),
+  tasks: withDefault(TasksConfig, {}),
+  storage: withDefault(StorageConfig, {}),
+  log: withDefault(LogConfig, {}),
+})
+export type ConductorConfigData = typeof ConductorConfigSchema.Type

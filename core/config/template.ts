@@ -1,0 +1,69 @@
+/**
+ * The commented `conductor.yaml` that `conductor init` writes. Embedded as a string so the single
+ * executable carries it; `template_test.ts` checks that it decodes to the same config as the
+ * embedded default.
+ *
+ * @module
+ */
+
+/** Template text; every value equals the built-in default. */
+export const CONFIG_TEMPLATE =
+  `# conductor.yaml: every key is optional; the values below are the defaults.
+# Paths are relative to this file's folder.
+
+# Where the conductor keeps its SQLite database (apps, cells, source chains, DHT ops, wasm).
+data_dir: conductor-data
+
+keystore:
+  # Agent keys are encrypted at rest with a key derived from this passphrase (scrypt).
+  # It is read from the environment variable named here...
+  passphrase_env: CONDUCTOR_PASSPHRASE
+  # ...or from the first line of a file (takes precedence over the environment).
+  # passphrase_file: ./passphrase.txt
+  # Without any passphrase, a random one is generated into <data_dir>/keystore.passphrase
+  # (mode 0600) so that a development conductor starts with no setup.
+
+# Admin websockets speaking the Holochain Conductor API (@holochain/client's AdminWebsocket).
+# They listen on 127.0.0.1 and ::1 unless danger_bind_addr says otherwise.
+admin_interfaces:
+  - driver:
+      type: websocket
+      port: 4444 # 0 picks a free port
+      # "*" or a comma-separated list of exact Origin values; connections without Origin are refused.
+      allowed_origins: "*"
+      # danger_bind_addr: 0.0.0.0
+
+# The HTTP endpoint (Hono): /health, /metrics (Prometheus), the JSON admin API under /api,
+# and the HTTP gateway GET /{dna_hash}/{app_id}/{zome}/{fn}?payload=<base64url JSON>.
+http:
+  port: 4445
+  bind: 127.0.0.1
+  # admin_token: a-long-random-string # when set, /api/* needs "Authorization: Bearer <token>"
+  gateway:
+    enabled: true
+    allowed_app_ids: [] # nothing is exposed until listed here
+    allowed_fns: {} # per app id: "*" or a list such as ["forum/list_posts"]
+    payload_limit_bytes: 10240
+
+ribosome:
+  # Metering budget of one guest call; a call that runs out fails with a ribosome error.
+  fuel_per_call: 2000000000
+  # Largest linear memory of one zome instance (MiB).
+  max_memory_mb: 256
+  # Largest total of Extism kernel blocks one call may allocate (MiB).
+  max_kernel_mb: 64
+  # Warm zome instances kept in memory.
+  instance_cache_size: 256
+
+tasks:
+  post_commit_timeout_ms: 30000
+  post_commit_retries: 3
+
+storage:
+  # full: every commit is fsynced; normal: survives a crash of the process, not of the machine.
+  synchronous: full
+
+log:
+  level: info # trace, debug, info, warn, error
+  format: pretty # pretty or json
+`

@@ -1,0 +1,6 @@
+/**
+ * Signing primitives and digests used across the conductor.
+ *
+ * @module
+ */
+export * from "./ed25519.ts"

@@ -1,0 +1,6 @@
+/**
+ * Agent keys.
+ *
+ * @module
+ */
+export { Keystore, KeystoreError, type KeystoreShape, makeKeystore } from "./keystore.ts"

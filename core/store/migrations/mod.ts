@@ -1,0 +1,18 @@
+/**
+ * The ordered list of schema migrations. Append only: a shipped migration never changes.
+ *
+ * @module
+ */
+import { sql as initial } from "./001_initial.ts"
+
+/** A numbered migration. */
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly sql: string
+}
+
+/** Every migration, in order. */
+export const migrations: ReadonlyArray<Migration> = [
+  { version: 1, name: "initial", sql: initial },
+]
