@@ -30,7 +30,7 @@ export type EntryType =
   | { readonly type: "cap_grant" }
   | { readonly type: "cap_claim" }
 
-interface ActionCommon {
+type ActionCommon = {
   readonly author: AgentPubKey
   readonly timestamp: number
   readonly action_seq: number
@@ -121,8 +121,8 @@ export function canonicalAction(action: Action): Action {
     type: action.type,
     author: action.author,
     timestamp: action.timestamp,
-    action_seq: action.action_seq,
-    prev_action: action.prev_action,
+    "action_seq": action.action_seq,
+    "prev_action": action.prev_action,
   }
   switch (action.type) {
     case "dna":
@@ -209,8 +209,8 @@ export const EntryTypeSchema = Schema.Union([
 const common = {
   author: AgentPubKeySchema,
   timestamp: Schema.Int,
-  action_seq: Int,
-  prev_action: Schema.NullOr(ActionHashSchema),
+  "action_seq": Int,
+  "prev_action": Schema.NullOr(ActionHashSchema),
 }
 
 /** Decodes an action from untrusted msgpack (guest input, peers). */

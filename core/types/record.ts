@@ -9,14 +9,14 @@ import type { Action } from "./action.ts"
 import type { Entry } from "./entry.ts"
 
 /** An action with its hash and its author's signature. */
-export interface SignedAction {
+export type SignedAction = {
   readonly action_hash: ActionHash
   readonly action: Action
   readonly signature: Uint8Array
 }
 
 /** A signed action and, when visible, its entry. */
-export interface Record extends SignedAction {
+export type Record = SignedAction & {
   readonly entry: Entry | null
 }
 
