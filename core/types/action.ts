@@ -33,8 +33,8 @@ export type EntryType =
 type ActionCommon = {
   readonly author: AgentPubKey
   readonly timestamp: number
-  readonly action_seq: number
-  readonly prev_action: ActionHash | null
+  readonly "action_seq": number
+  readonly "prev_action": ActionHash | null
 }
 
 export type DnaAction = ActionCommon & { readonly type: "dna"; readonly dna_hash: DnaHash }

@@ -10,7 +10,7 @@ import type { Entry } from "./entry.ts"
 
 /** An action with its hash and its author's signature. */
 export type SignedAction = {
-  readonly action_hash: ActionHash
+  readonly "action_hash": ActionHash
   readonly action: Action
   readonly signature: Uint8Array
 }
