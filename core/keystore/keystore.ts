@@ -53,6 +53,11 @@ export interface KeystoreShape {
    * `ready` has completed (the zome-call workflow awaits it first).
    */
   readonly sign: (agent: AgentPubKey, data: Uint8Array) => Effect.Effect<Uint8Array, KeystoreError>
+  /**
+   * The agent's signing key, for synchronous hot paths (a zome call signs every action it
+   * writes). Waits for `ready`; fails with `UnknownAgent`.
+   */
+  readonly signer: (agent: AgentPubKey) => Effect.Effect<SigningKey, KeystoreError>
 }
 
 function scrypt(passphrase: string, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
@@ -180,20 +185,20 @@ export const makeKeystore = (passphrase: Redacted.Redacted<string>) =>
       return agent
     }).pipe(Effect.withSpan("Keystore.generate"))
 
-    const sign = (agent: AgentPubKey, data: Uint8Array) =>
+    const signer = (agent: AgentPubKey): Effect.Effect<SigningKey, KeystoreError> =>
       Effect.suspend(() => {
-        const id = hashKey(agent)
-        const cached = signers.get(id)
-        if (cached !== undefined) return Effect.succeed(cached.sign(data))
+        const cached = signers.get(hashKey(agent))
+        if (cached !== undefined) return Effect.succeed(cached)
         return Deferred.await(derived).pipe(
           Effect.flatMap((key) => {
-            const signer = signerFor(agent, key)
-            return signer instanceof KeystoreError
-              ? Effect.fail(signer)
-              : Effect.succeed(signer.sign(data))
+            const found = signerFor(agent, key)
+            return found instanceof KeystoreError ? Effect.fail(found) : Effect.succeed(found)
           }),
         )
       })
+
+    const sign = (agent: AgentPubKey, data: Uint8Array) =>
+      Effect.map(signer(agent), (key) => key.sign(data))
 
     return Keystore.of({
       ready,
@@ -202,6 +207,7 @@ export const makeKeystore = (passphrase: Redacted.Redacted<string>) =>
       list: () =>
         (selectAll.all() as Array<{ agent: Uint8Array }>).map((row) => row.agent as AgentPubKey),
       sign,
+      signer,
     })
   })
 

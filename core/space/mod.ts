@@ -1,0 +1,6 @@
+/**
+ * DHT spaces, one per DNA.
+ *
+ * @module
+ */
+export * from "./space.ts"
