@@ -1,0 +1,159 @@
+/**
+ * The conductor's metrics, as Effect `Metric`s, and their Prometheus text exposition. Owns the
+ * metric names and labels; services record into them, `/metrics` renders them. It does not
+ * decide what is measured where: callers do.
+ *
+ * @module
+ */
+import { Effect, Metric } from "effect"
+
+const LATENCY_BOUNDARIES = [
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+]
+
+/** Zome calls by cell, zome, function and outcome (`ok`, `guest_error`, `trap`, `invalid`, …). */
+export const zomeCalls = Metric.counter("conductor_zome_calls_total", {
+  description: "Zome calls by cell, zome, function and outcome",
+})
+/** Zome call latency in seconds, by cell. */
+export const zomeCallSeconds = Metric.histogram("conductor_zome_call_duration_seconds", {
+  description: "Zome call latency in seconds, by cell",
+  boundaries: LATENCY_BOUNDARIES,
+})
+/** Failed zome calls by cell and error kind. */
+export const zomeCallErrors = Metric.counter("conductor_zome_call_errors_total", {
+  description: "Failed zome calls by cell and error kind",
+})
+/** Actions committed, by cell. */
+export const actionsCommitted = Metric.counter("conductor_actions_committed_total", {
+  description: "Actions committed to source chains, by cell",
+})
+/** Installed apps by status. */
+export const apps = Metric.gauge("conductor_apps", { description: "Installed apps by status" })
+/** Cells by state (`running`, `stopped`). */
+export const cells = Metric.gauge("conductor_cells", { description: "Cells by state" })
+/** Signals emitted by zomes. */
+export const signalsEmitted = Metric.counter("conductor_signals_emitted_total", {
+  description: "Signals emitted by zomes",
+})
+/** Background tasks finished, by kind and outcome. */
+export const tasksFinished = Metric.counter("conductor_tasks_finished_total", {
+  description: "Background tasks finished, by kind and outcome",
+})
+/** Open websocket connections by interface kind. */
+export const websocketConnections = Metric.gauge("conductor_websocket_connections", {
+  description: "Open websocket connections by interface kind",
+})
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
+}
+
+function labels(
+  attributes: Readonly<Record<string, string>> | undefined,
+  extra: ReadonlyArray<[string, string]> = [],
+) {
+  const pairs = [...Object.entries(attributes ?? {}), ...extra]
+  return pairs.length === 0
+    ? ""
+    : `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`
+}
+
+function formatNumber(value: number | bigint): string {
+  if (typeof value === "bigint") return value.toString()
+  if (value === Infinity) return "+Inf"
+  if (value === -Infinity) return "-Inf"
+  return Number.isNaN(value) ? "NaN" : String(value)
+}
+
+/** Renders metric snapshots in the Prometheus text format (version 0.0.4). */
+export function renderPrometheus(snapshots: ReadonlyArray<Metric.Metric.Snapshot>): string {
+  const byName = new Map<string, Array<Metric.Metric.Snapshot>>()
+  for (const snapshot of snapshots) {
+    const list = byName.get(snapshot.id) ?? []
+    list.push(snapshot)
+    byName.set(snapshot.id, list)
+  }
+  const lines: Array<string> = []
+  for (const [name, list] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
+    const first = list[0]!
+    const type = first.type === "Counter"
+      ? "counter"
+      : first.type === "Gauge"
+      ? "gauge"
+      : first.type === "Histogram"
+      ? "histogram"
+      : first.type === "Summary"
+      ? "summary"
+      : "counter"
+    if (first.description) lines.push(`# HELP ${name} ${first.description.replace(/\n/g, " ")}`)
+    lines.push(`# TYPE ${name} ${type}`)
+    for (const snapshot of list) {
+      switch (snapshot.type) {
+        case "Counter":
+          lines.push(`${name}${labels(snapshot.attributes)} ${formatNumber(snapshot.state.count)}`)
+          break
+        case "Gauge":
+          lines.push(`${name}${labels(snapshot.attributes)} ${formatNumber(snapshot.state.value)}`)
+          break
+        case "Histogram": {
+          for (const [boundary, count] of snapshot.state.buckets) {
+            lines.push(
+              `${name}_bucket${
+                labels(snapshot.attributes, [["le", formatNumber(boundary)]])
+              } ${count}`,
+            )
+          }
+          lines.push(
+            `${name}_bucket${
+              labels(snapshot.attributes, [["le", "+Inf"]])
+            } ${snapshot.state.count}`,
+          )
+          lines.push(
+            `${name}_sum${labels(snapshot.attributes)} ${formatNumber(snapshot.state.sum)}`,
+          )
+          lines.push(`${name}_count${labels(snapshot.attributes)} ${snapshot.state.count}`)
+          break
+        }
+        case "Frequency":
+          for (const [key, count] of snapshot.state.occurrences) {
+            lines.push(`${name}${labels(snapshot.attributes, [["key", key]])} ${count}`)
+          }
+          break
+        case "Summary":
+          for (const [quantile, value] of snapshot.state.quantiles) {
+            lines.push(
+              `${name}${labels(snapshot.attributes, [["quantile", String(quantile)]])} ${
+                formatNumber(value ?? NaN)
+              }`,
+            )
+          }
+          lines.push(
+            `${name}_sum${labels(snapshot.attributes)} ${formatNumber(snapshot.state.sum)}`,
+          )
+          lines.push(`${name}_count${labels(snapshot.attributes)} ${snapshot.state.count}`)
+          break
+      }
+    }
+  }
+  return lines.join("\n") + "\n"
+}
+
+/** The current metrics as Prometheus text. */
+export const prometheusText: Effect.Effect<string> = Effect.map(Metric.snapshot, renderPrometheus)

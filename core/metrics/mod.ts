@@ -1,0 +1,6 @@
+/**
+ * Metrics and their Prometheus exposition.
+ *
+ * @module
+ */
+export * from "./metrics.ts"

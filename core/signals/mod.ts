@@ -1,0 +1,6 @@
+/**
+ * App signal fan-out.
+ *
+ * @module
+ */
+export * from "./signals.ts"

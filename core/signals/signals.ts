@@ -1,0 +1,47 @@
+/**
+ * The `Signals` service: fan-out of app signals (what zomes emit with `emit_signal_1`) to every
+ * subscriber, e.g. each authenticated app websocket. Publishing is synchronous and never blocks
+ * (it happens inside a running guest); a subscriber that falls behind by more than the buffer
+ * loses its oldest signals (Holochain: "slow consumers may drop signals") instead of growing
+ * memory. It does not know about websockets or encoding.
+ *
+ * @module
+ */
+import { Context, Effect, Layer, PubSub, type Scope } from "effect"
+import type { CellId } from "../types/mod.ts"
+
+/** One signal from a zome. `signal` is the msgpack the zome emitted. */
+export interface AppSignal {
+  readonly appId: string
+  readonly cellId: CellId
+  readonly zomeName: string
+  readonly signal: Uint8Array
+}
+
+/** Signals a subscriber may fall behind by before it loses the oldest (more than 10k in one call fits). */
+export const SIGNAL_BUFFER = 65_536
+
+/** What Signals offers. */
+export interface SignalsShape {
+  /** Publishes synchronously; returns false if the conductor is shutting down. */
+  readonly publish: (signal: AppSignal) => boolean
+  /** A subscription that lives as long as the scope. */
+  readonly subscribe: Effect.Effect<PubSub.Subscription<AppSignal>, never, Scope.Scope>
+}
+
+/** App signal fan-out. */
+export class Signals extends Context.Service<Signals, SignalsShape>()("conductor/signals/Signals") {
+  static readonly layer = Layer.effect(
+    Signals,
+    Effect.gen(function* () {
+      const pubsub = yield* Effect.acquireRelease(
+        PubSub.sliding<AppSignal>(SIGNAL_BUFFER),
+        PubSub.shutdown,
+      )
+      return Signals.of({
+        publish: (signal) => PubSub.publishUnsafe(pubsub, signal),
+        subscribe: PubSub.subscribe(pubsub),
+      })
+    }),
+  )
+}

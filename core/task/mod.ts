@@ -1,0 +1,6 @@
+/**
+ * Supervised background work.
+ *
+ * @module
+ */
+export * from "./task_manager.ts"
