@@ -1,0 +1,59 @@
+/**
+ * The context a guest call runs in: which cell and zome, which kind of call (and therefore which
+ * host functions are allowed), who is calling, the call's workspace, and the hooks back into the
+ * conductor that host functions need (nested zome calls). Built by the workflows, read by host
+ * functions; it carries no behaviour of its own.
+ *
+ * @module
+ */
+import type { Workspace } from "../chain/mod.ts"
+import type { AgentPubKey } from "../hash/mod.ts"
+import type { DnaFile, Zome } from "../ribosome_store/dna_file.ts"
+import type { CellId } from "../types/mod.ts"
+
+/** Where a guest call runs; host functions declare the kinds they are allowed in (abi.md §2.3). */
+export type HostContextKind = "zome_call" | "init" | "post_commit" | "validate" | "genesis_self_check" | "entry_defs"
+
+/** The running cell. */
+export interface CellRef {
+  readonly cellId: CellId
+  readonly dna: DnaFile
+  readonly agent: AgentPubKey
+  readonly appId: string
+  readonly roleName: string
+}
+
+/** How the caller was authorised (abi.md `call_info_1`). */
+export type CapGrantInfo =
+  | { readonly type: "chain_author" }
+  | { readonly type: "grant"; readonly value: { readonly tag: string; readonly "action_hash": Uint8Array } }
+
+/** Where `call_1` goes. */
+export type CallTarget =
+  | { readonly type: "local" }
+  | { readonly type: "cell"; readonly value: CellId }
+  | { readonly type: "role"; readonly value: string }
+
+/** The outcome of a nested zome call, as `call_1` returns it. */
+export type NestedCallResult =
+  | { readonly type: "ok"; readonly value: Uint8Array }
+  | { readonly type: "unauthorized"; readonly value: string }
+  | { readonly type: "error"; readonly value: string }
+
+/** What a guest call knows about itself. */
+export interface HostCallContext {
+  readonly kind: HostContextKind
+  readonly cell: CellRef
+  readonly zome: Zome
+  readonly fnName: string
+  readonly provenance: AgentPubKey
+  readonly capGrant: CapGrantInfo
+  /** The call's uncommitted writes; null where writes are impossible (validate, entry_defs…). */
+  readonly workspace: Workspace | null
+  /** Nesting depth of zome calls (`call_1`); bounded by the workflow. */
+  readonly depth: number
+  /** Runs a nested zome call synchronously (provided by the zome-call workflow). */
+  readonly call: (target: CallTarget, zome: string, fn: string, payload: Uint8Array, capSecret: Uint8Array | null) => NestedCallResult
+  /** Dependencies that `must_get_*` could not find, in validation (the outcome becomes unresolved). */
+  readonly unresolved: Array<Uint8Array>
+}

@@ -1,0 +1,21 @@
+/**
+ * `must_get_action_1`: a signed action by hash, as a validation dependency (abi.md §4.5).
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect"
+import { ActionHashSchema, signedActionWire } from "../../types/mod.ts"
+import { defineHostFn, DEPENDENCIES } from "./host_fn.ts"
+import { missing } from "./must_get_support.ts"
+import { findAction } from "./support.ts"
+
+export const mustGetAction = defineHostFn({
+  name: "must_get_action_1",
+  input: Schema.Struct({ hash: ActionHashSchema }),
+  allowedIn: DEPENDENCIES,
+  run: (ctx, { hash }) =>
+    Effect.gen(function* () {
+      const found = yield* findAction(ctx, hash)
+      return found === null ? yield* missing(ctx, "must_get_action_1: action", hash) : signedActionWire(found)
+    }),
+})
