@@ -1,0 +1,570 @@
+/**
+ * `WasmPlugin`: one instantiated Extism guest with our own kernel ({@link Kernel}), driven
+ * synchronously. It owns the instance, its kernel and its fuel global, and turns everything a
+ * guest call can end with (output, `error_set`, a trap, fuel or memory exhaustion, a host
+ * function's short circuit) into one {@link CallResult} value.
+ *
+ * Synchronous on purpose: instantiation is `new WebAssembly.Instance` and `call` returns the
+ * result directly, so a host function of one plugin can call into another plugin and use its
+ * output before returning to its own guest (`call_1`). After any trap or short circuit the
+ * instance is {@link WasmPlugin.poisoned} and the owner discards it.
+ *
+ * Modules normally come from {@link prepareWasm} (rewritten by `instrumentWasm`), which meters
+ * fuel; an unmetered module (from `inspectWasm`) runs with `fuelUsed` always `0n`.
+ *
+ * @module
+ */
+import {
+  FUEL_EXPORT,
+  type FuncType,
+  type InstrumentError,
+  type InstrumentOptions,
+  instrumentWasm,
+  WASM_PAGE_BYTES,
+  type WasmModuleInfo,
+} from "./instrument.ts"
+import {
+  EXTISM_ENV,
+  EXTISM_USER,
+  Kernel,
+  KERNEL_SIGNATURES,
+  type KernelOptions,
+  KernelTrap,
+} from "./kernel.ts"
+
+/** What a user host function may do with the calling plugin's kernel and fuel. */
+export interface KernelAccess {
+  /** A copy of the block at `offset`; `undefined` for `0` ("no input") or a non-block. */
+  read(offset: bigint): Uint8Array | undefined
+  /** Allocates a block holding a copy of `bytes` and returns its offset (`0n` for empty bytes). */
+  write(bytes: Uint8Array): bigint
+  /**
+   * Charges `amount` extra fuel to the running call (for host work the instruction count does
+   * not see). If the fuel runs out the guest traps with `fuelExhausted`.
+   */
+  chargeFuel(amount: bigint): void
+  /** Fuel left in the running call; `undefined` for an unmetered module. */
+  fuelRemaining(): bigint | undefined
+}
+
+/**
+ * A host function in the `extism:host/user` namespace with the ABI's signature `(i64) -> i64`:
+ * it receives the offset of its input block and returns the offset of its output block.
+ */
+export type UserHostFunction = (host: KernelAccess, offset: bigint) => bigint
+
+/**
+ * Thrown by a user host function to stop the guest at once; the `call` that runs the guest
+ * returns `{ _tag: "ShortCircuit", value }` (abi.md §2.2, `must_get_*` in `validate`).
+ *
+ * @example
+ * ```ts
+ * const mustGet: UserHostFunction = (host, offset) => {
+ *   throw new ShortCircuit({ unresolved: [hash] })
+ * }
+ * ```
+ */
+export class ShortCircuit<T = unknown> extends Error {
+  /** Stops the guest; `value` becomes the call's `ShortCircuit` result. */
+  constructor(readonly value: T) {
+    super("host function short-circuited the guest")
+    this.name = "ShortCircuit"
+  }
+}
+
+/** Thrown by `chargeFuel` when the fuel runs out. */
+class FuelExhausted extends Error {
+  constructor() {
+    super("fuel exhausted")
+    this.name = "FuelExhausted"
+  }
+}
+
+/**
+ * Options of {@link WasmPlugin.create}: the kernel's (`maxKernelBytes`, the per-top-level-call
+ * cap on the kernel arena; `maxVarBytes`; `config`; `logger`; `logLevel`) plus the host
+ * functions.
+ */
+export interface WasmPluginOptions extends KernelOptions {
+  /** The `extism:host/user` functions the guest may import. */
+  readonly hostFunctions?: Readonly<Record<string, UserHostFunction>> | undefined
+}
+
+/** Why a trap happened. */
+export type TrapKind =
+  /** The fuel global went below zero (instruction budget or `chargeFuel`). */
+  | "fuel_exhausted"
+  /** A wasm trap while the guest's memory was at its cap (a failed `memory.grow` upstream). */
+  | "memory_exhausted"
+  /** The kernel arena budget (`maxKernelBytes`) was exceeded. */
+  | "kernel_limit"
+  /** The var store cap was exceeded, or vars are disabled. */
+  | "var_limit"
+  /** The guest passed the kernel an invalid offset or range. */
+  | "kernel_misuse"
+  /** The JS/wasm call stack overflowed (deep recursion). */
+  | "stack_overflow"
+  /** Any other wasm trap (`unreachable`, out-of-bounds access, division by zero, …). */
+  | "wasm_trap"
+  /** A host function threw something other than {@link ShortCircuit}. */
+  | "host_error"
+  /**
+   * The instance was poisoned by an earlier trap (nothing ran), or a re-entrant call into it
+   * trapped while this call was running (its output is not trusted).
+   */
+  | "poisoned"
+
+/** The guest returned normally with no error: `output` is what it passed to `output_set`. */
+export interface CallOk {
+  /** Discriminant. */
+  readonly _tag: "Ok"
+  /** Copy of the bytes the guest passed to `output_set` (empty if none). */
+  readonly output: Uint8Array
+  /** Fuel the call consumed (0 for an unmetered module). */
+  readonly fuelUsed: bigint
+}
+
+/** The guest set an error with `error_set`, or returned a non-zero code. */
+export interface CallGuestError {
+  /** Discriminant. */
+  readonly _tag: "GuestError"
+  /** The `error_set` text, or the non-zero exit code. */
+  readonly message: string
+  /** Fuel the call consumed. */
+  readonly fuelUsed: bigint
+}
+
+/** The guest trapped; the instance is now poisoned. */
+export interface CallTrap {
+  /** Discriminant. */
+  readonly _tag: "Trap"
+  /** Why the guest trapped. */
+  readonly kind: TrapKind
+  /** The trap's message, preceded by the guest's `error_set` text when it set one first. */
+  readonly message: string
+  /** True when the fuel ran out (the fuel global went below zero). */
+  readonly fuelExhausted: boolean
+  /** True when the guest's (exported) memory had reached its cap when it trapped. */
+  readonly memoryExhausted: boolean
+  /** Fuel the call consumed (the whole budget when it ran out). */
+  readonly fuelUsed: bigint
+}
+
+/** A host function threw {@link ShortCircuit}; the instance is now poisoned. */
+export interface CallShortCircuit {
+  /** Discriminant. */
+  readonly _tag: "ShortCircuit"
+  /** The value the host function threw with. */
+  readonly value: unknown
+  /** Fuel the call consumed up to the short circuit. */
+  readonly fuelUsed: bigint
+}
+
+/** The name is not a callable export (`() -> i32`, not starting with `__`). */
+export interface CallFunctionNotFound {
+  /** Discriminant. */
+  readonly _tag: "FunctionNotFound"
+  /** The name that was called. */
+  readonly name: string
+  /** Why it is not callable. */
+  readonly message: string
+}
+
+/** Everything {@link WasmPlugin.call} can end with. */
+export type CallResult =
+  | CallOk
+  | CallGuestError
+  | CallTrap
+  | CallShortCircuit
+  | CallFunctionNotFound
+
+/** The module imports something this host does not provide (or with the wrong signature). */
+export interface PluginLinkError {
+  /** Discriminant. */
+  readonly _tag: "LinkError"
+  /** Names the import and what is wrong with it. */
+  readonly message: string
+}
+
+/** The start function or `_initialize` trapped (or ran out of the instrumented initial fuel). */
+export interface PluginInstantiateError {
+  /** Discriminant. */
+  readonly _tag: "InstantiateError"
+  /** The trap or error of the start function or initialiser. */
+  readonly message: string
+  /** True when it ran out of the instrumented initial fuel. */
+  readonly fuelExhausted: boolean
+}
+
+/** A created plugin. */
+export interface PluginCreated {
+  /** Discriminant. */
+  readonly _tag: "Created"
+  /** The new plugin. */
+  readonly plugin: WasmPlugin
+}
+
+/** Result of {@link WasmPlugin.create}. */
+export type PluginCreateResult = PluginCreated | PluginLinkError | PluginInstantiateError
+
+/** A module compiled and ready for {@link WasmPlugin.create}. */
+export interface PreparedWasm {
+  /** Discriminant. */
+  readonly _tag: "Prepared"
+  /** The compiled, instrumented module. */
+  readonly module: WebAssembly.Module
+  /** Its imports, exports and memory limits. */
+  readonly info: WasmModuleInfo
+}
+
+/**
+ * Instruments `bytes` (fuel metering, memory cap) and compiles the result synchronously.
+ *
+ * @example
+ * ```ts
+ * const prepared = prepareWasm(bytes, { maxMemoryPages: 256, initialFuel: 10_000_000n })
+ * if (prepared._tag !== "Prepared") throw new Error(prepared.message)
+ * ```
+ */
+export function prepareWasm(
+  bytes: Uint8Array,
+  options: InstrumentOptions,
+): PreparedWasm | InstrumentError {
+  const result = instrumentWasm(bytes, options)
+  if (result._tag === "InstrumentError") return result
+  const info: WasmModuleInfo = {
+    imports: result.imports,
+    exports: result.exports,
+    memories: result.memories,
+    metered: result.metered,
+    start: result.start,
+  }
+  return { _tag: "Prepared", module: new WebAssembly.Module(result.bytes), info }
+}
+
+function sameType(a: FuncType, b: FuncType): boolean {
+  return a.params.length === b.params.length && a.results.length === b.results.length &&
+    a.params.every((t, i) => t === b.params[i]) && a.results.every((t, i) => t === b.results[i])
+}
+
+function showType(t: FuncType): string {
+  return `(${t.params.join(", ")}) -> (${t.results.join(", ")})`
+}
+
+const USER_FN_TYPE: FuncType = { params: ["i64"], results: ["i64"] }
+
+function checkImports(
+  info: WasmModuleInfo,
+  hostFunctions: Readonly<Record<string, UserHostFunction>>,
+): PluginLinkError | undefined {
+  for (const imp of info.imports) {
+    const where = `${imp.module}::${imp.name}`
+    if (imp.kind !== "function" || imp.type === undefined) {
+      return {
+        _tag: "LinkError",
+        message: `unknown import ${where} (a ${imp.kind}); only functions are provided`,
+      }
+    }
+    if (imp.module === EXTISM_ENV) {
+      const expected = Object.hasOwn(KERNEL_SIGNATURES, imp.name)
+        ? KERNEL_SIGNATURES[imp.name]
+        : undefined
+      if (expected === undefined) {
+        return { _tag: "LinkError", message: `unknown kernel import ${where}` }
+      }
+      if (!sameType(expected, imp.type)) {
+        return {
+          _tag: "LinkError",
+          message: `kernel import ${where} has type ${showType(imp.type)}, expected ${
+            showType(expected)
+          }`,
+        }
+      }
+    } else if (imp.module === EXTISM_USER) {
+      if (!Object.hasOwn(hostFunctions, imp.name)) {
+        return { _tag: "LinkError", message: `unknown host function import ${where}` }
+      }
+      if (!sameType(USER_FN_TYPE, imp.type)) {
+        return {
+          _tag: "LinkError",
+          message: `host function import ${where} has type ${showType(imp.type)}, expected ${
+            showType(USER_FN_TYPE)
+          }`,
+        }
+      }
+    } else {
+      return {
+        _tag: "LinkError",
+        message: `unknown import ${where} (module "${imp.module}" is not provided)`,
+      }
+    }
+  }
+  return undefined
+}
+
+const NO_ARGS: FuncType = { params: [], results: [] }
+
+/**
+ * Exports to run once after instantiation, in order: the moved start function, then the guest
+ * runtime initialiser Extism runs (`__wasm_call_ctors`, else `_initialize`).
+ */
+function initializers(info: WasmModuleInfo): string[] {
+  const names: string[] = info.start === undefined ? [] : [info.start]
+  const isInit = (name: string) =>
+    info.exports.some((e) =>
+      e.name === name && e.kind === "function" && e.type !== undefined && sameType(e.type, NO_ARGS)
+    )
+  if (isInit("__wasm_call_ctors")) names.push("__wasm_call_ctors")
+  else if (isInit("_initialize")) names.push("_initialize")
+  return names
+}
+
+function fuelGlobal(
+  instance: WebAssembly.Instance,
+  info: WasmModuleInfo,
+): WebAssembly.Global | undefined {
+  const global = info.metered ? instance.exports[FUEL_EXPORT] : undefined
+  return global instanceof WebAssembly.Global ? global : undefined
+}
+
+function chargeFuel(global: WebAssembly.Global | undefined, amount: bigint): void {
+  if (global === undefined) return
+  const left = (global.value as bigint) - amount
+  global.value = left
+  if (left < 0n) throw new FuelExhausted()
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message)
+}
+
+/**
+ * One guest instance. Create it with {@link WasmPlugin.create}; call exports with
+ * {@link WasmPlugin.call}.
+ *
+ * @example
+ * ```ts
+ * const prepared = prepareWasm(bytes, { maxMemoryPages: 256, initialFuel: 10_000_000n })
+ * if (prepared._tag !== "Prepared") throw new Error(prepared.message)
+ * const created = WasmPlugin.create(prepared.module, prepared.info, { maxKernelBytes: 8 << 20 })
+ * if (created._tag !== "Created") throw new Error(created.message)
+ * const result = created.plugin.call("greet", new TextEncoder().encode("Ada"), 1_000_000n)
+ * if (result._tag === "Ok") console.log(new TextDecoder().decode(result.output))
+ * ```
+ */
+export class WasmPlugin {
+  readonly #kernel: Kernel
+  readonly #functions: ReadonlyMap<string, () => unknown>
+  readonly #fuel: WebAssembly.Global | undefined
+  readonly #memory: WebAssembly.Memory | undefined
+  readonly #memoryCapPages: number | undefined
+  #poisoned = false
+
+  private constructor(
+    kernel: Kernel,
+    instance: WebAssembly.Instance,
+    info: WasmModuleInfo,
+    fuel: WebAssembly.Global | undefined,
+  ) {
+    this.#kernel = kernel
+    const exports = instance.exports
+    const functions = new Map<string, () => unknown>()
+    for (const e of info.exports) {
+      const fn = exports[e.name]
+      if (
+        e.kind === "function" && e.type !== undefined && e.type.params.length === 0 &&
+        e.type.results.length === 1 && e.type.results[0] === "i32" && !e.name.startsWith("__") &&
+        typeof fn === "function"
+      ) {
+        functions.set(e.name, fn as () => unknown)
+      }
+    }
+    this.#functions = functions
+    this.#fuel = fuel
+    const memoryExport = info.exports.find((e) => e.kind === "memory")
+    const memory = memoryExport === undefined ? undefined : exports[memoryExport.name]
+    this.#memory = memory instanceof WebAssembly.Memory ? memory : undefined
+    this.#memoryCapPages = info.memories[0]?.maximumPages
+  }
+
+  /**
+   * Links and instantiates `module` synchronously. `info` describes the module (from
+   * {@link prepareWasm}, `instrumentWasm` or `inspectWasm`); every import must be a kernel
+   * function with its Extism signature or a `hostFunctions` entry of type `(i64) -> i64`.
+   * The start function and `__wasm_call_ctors` or `_initialize` (as Extism runs them) run here,
+   * bounded by the instrumented initial fuel.
+   */
+  static create(
+    module: WebAssembly.Module,
+    info: WasmModuleInfo,
+    options: WasmPluginOptions,
+  ): PluginCreateResult {
+    const hostFunctions = options.hostFunctions ?? {}
+    const linkError = checkImports(info, hostFunctions)
+    if (linkError !== undefined) return linkError
+
+    const kernel = new Kernel(options)
+    // The fuel global exists once the instance does; host functions only run after that.
+    let fuel: WebAssembly.Global | undefined
+    const access: KernelAccess = {
+      read: (offset) => kernel.read(offset),
+      write: (bytes) => kernel.write(bytes),
+      chargeFuel: (amount) => chargeFuel(fuel, amount),
+      fuelRemaining: () => fuel === undefined ? undefined : (fuel.value as bigint),
+    }
+    const user: Record<string, (offset: bigint) => bigint> = {}
+    for (const imp of info.imports) {
+      if (imp.module !== EXTISM_USER) continue
+      const fn = hostFunctions[imp.name]!
+      user[imp.name] = (offset: bigint) => fn(access, offset)
+    }
+
+    kernel.enter(new Uint8Array(0))
+    try {
+      const instance = new WebAssembly.Instance(module, {
+        [EXTISM_ENV]: kernel.env,
+        [EXTISM_USER]: user,
+      })
+      fuel = fuelGlobal(instance, info)
+      for (const name of initializers(info)) (instance.exports[name] as () => unknown)()
+      return { _tag: "Created", plugin: new WasmPlugin(kernel, instance, info, fuel) }
+    } catch (e) {
+      const left = fuel?.value
+      const fuelExhausted = typeof left === "bigint" && left < 0n
+      return {
+        _tag: "InstantiateError",
+        message: fuelExhausted
+          ? `instantiation ran out of fuel: ${errorMessage(e)}`
+          : `instantiation failed: ${errorMessage(e)}`,
+        fuelExhausted,
+      }
+    } finally {
+      kernel.leave()
+    }
+  }
+
+  /** True after a trap or short circuit: the instance may be inconsistent and must be discarded. */
+  get poisoned(): boolean {
+    return this.#poisoned
+  }
+
+  /** True when the module is fuel-metered. */
+  get metered(): boolean {
+    return this.#fuel !== undefined
+  }
+
+  /** Names of the callable exports: functions of type `() -> i32` not starting with `__`. */
+  exports(): ReadonlyArray<string> {
+    return [...this.#functions.keys()]
+  }
+
+  /** Removes every var of the instance (vars otherwise persist across calls, as in Extism). */
+  clearVars(): void {
+    this.#kernel.clearVars()
+  }
+
+  /**
+   * Calls export `name` with `input` and at most `fuel` units of fuel. Synchronous and
+   * re-entrant: a host function may call this plugin again (the inner call gets at most the
+   * outer call's remaining fuel and is charged to it) or any other plugin.
+   */
+  call(name: string, input: Uint8Array, fuel: bigint): CallResult {
+    if (this.#poisoned) {
+      return {
+        _tag: "Trap",
+        kind: "poisoned",
+        message: "the instance was poisoned by an earlier trap",
+        fuelExhausted: false,
+        memoryExhausted: false,
+        fuelUsed: 0n,
+      }
+    }
+    const fn = this.#functions.get(name)
+    if (fn === undefined) {
+      return { _tag: "FunctionNotFound", name, message: `no callable export named "${name}"` }
+    }
+    try {
+      this.#kernel.enter(input)
+    } catch (e) {
+      this.#poisoned = true
+      return this.#trap(e, "", 0n)
+    }
+    const global = this.#fuel
+    const nested = this.#kernel.depth > 1
+    const outer = global === undefined ? 0n : (global.value as bigint)
+    const start = nested && outer < fuel ? outer : fuel
+    if (global !== undefined) global.value = start
+
+    let rc: unknown
+    let thrown: { error: unknown } | undefined
+    try {
+      rc = fn()
+    } catch (e) {
+      thrown = { error: e }
+    }
+
+    let fuelUsed = 0n
+    let fuelExhausted = false
+    if (global !== undefined) {
+      const remaining = global.value as bigint
+      fuelExhausted = thrown !== undefined && remaining < 0n
+      fuelUsed = start - (remaining < 0n ? 0n : remaining)
+      if (nested) global.value = outer - fuelUsed
+    }
+    const frame = this.#kernel.leave()
+
+    if (thrown !== undefined) {
+      this.#poisoned = true
+      if (thrown.error instanceof ShortCircuit) {
+        return { _tag: "ShortCircuit", value: thrown.error.value, fuelUsed }
+      }
+      return this.#trap(thrown.error, frame.error ?? "", fuelUsed, fuelExhausted)
+    }
+    if (this.#poisoned) {
+      // A re-entrant call into this instance trapped while this one was running: whatever the
+      // guest did afterwards ran on inconsistent state.
+      return {
+        _tag: "Trap",
+        kind: "poisoned",
+        message: "a nested call into this instance trapped during the call",
+        fuelExhausted: false,
+        memoryExhausted: this.#memoryAtCap(),
+        fuelUsed,
+      }
+    }
+    if (frame.error !== undefined) return { _tag: "GuestError", message: frame.error, fuelUsed }
+    if (rc !== 0) {
+      return {
+        _tag: "GuestError",
+        message: `guest returned non-zero exit code ${String(rc)}`,
+        fuelUsed,
+      }
+    }
+    return { _tag: "Ok", output: frame.output, fuelUsed }
+  }
+
+  #memoryAtCap(): boolean {
+    if (this.#memory === undefined || this.#memoryCapPages === undefined) return false
+    return this.#memory.buffer.byteLength / WASM_PAGE_BYTES >= this.#memoryCapPages
+  }
+
+  #trap(error: unknown, guestMessage: string, fuelUsed: bigint, fuelExhausted = false): CallTrap {
+    const memoryExhausted = this.#memoryAtCap()
+    let kind: TrapKind
+    if (fuelExhausted) kind = "fuel_exhausted"
+    else if (error instanceof KernelTrap) kind = error.kind
+    else if (isStackOverflow(error)) kind = "stack_overflow"
+    else if (error instanceof WebAssembly.RuntimeError) {
+      kind = memoryExhausted ? "memory_exhausted" : "wasm_trap"
+    } else kind = "host_error"
+    const base = kind === "fuel_exhausted"
+      ? `fuel exhausted (${errorMessage(error)})`
+      : errorMessage(error)
+    const message = guestMessage === "" ? base : `${guestMessage} (${base})`
+    return { _tag: "Trap", kind, message, fuelExhausted, memoryExhausted, fuelUsed }
+  }
+}
