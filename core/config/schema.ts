@@ -60,7 +60,7 @@ export const HttpConfig = Schema.Struct({
 
 export const RibosomeConfig = Schema.Struct({
   /** Metering budget of one guest call (see docs/decisions.md, "Stopping runaway guests"). */
-  fuel_per_call: withDefault(PositiveInt, 2_000_000_000),
+  fuel_per_call: withDefault(PositiveInt, 10_000_000_000),
   /** Largest linear memory one zome instance may grow to, in MiB. */
   max_memory_mb: withDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(4096)), 256),
   /** Largest total of Extism kernel blocks (input, output, host fn data) one call may allocate, in MiB. */

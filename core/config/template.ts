@@ -47,7 +47,7 @@ http:
 
 ribosome:
   # Metering budget of one guest call; a call that runs out fails with a ribosome error.
-  fuel_per_call: 2000000000
+  fuel_per_call: 10000000000
   # Largest linear memory of one zome instance (MiB).
   max_memory_mb: 256
   # Largest total of Extism kernel blocks one call may allocate (MiB).

@@ -58,6 +58,8 @@ export interface KeystoreShape {
    * writes). Waits for `ready`; fails with `UnknownAgent`.
    */
   readonly signer: (agent: AgentPubKey) => Effect.Effect<SigningKey, KeystoreError>
+  /** Forgets an agent from memory after the transaction that stored it rolled back. */
+  readonly forget: (agent: AgentPubKey) => void
 }
 
 function scrypt(passphrase: string, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
@@ -208,6 +210,10 @@ export const makeKeystore = (passphrase: Redacted.Redacted<string>) =>
         (selectAll.all() as Array<{ agent: Uint8Array }>).map((row) => row.agent as AgentPubKey),
       sign,
       signer,
+      forget: (agent) => {
+        known.delete(hashKey(agent))
+        signers.delete(hashKey(agent))
+      },
     })
   })
 

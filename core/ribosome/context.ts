@@ -12,7 +12,13 @@ import type { DnaFile, Zome } from "../ribosome_store/dna_file.ts"
 import type { CellId } from "../types/mod.ts"
 
 /** Where a guest call runs; host functions declare the kinds they are allowed in (abi.md §2.3). */
-export type HostContextKind = "zome_call" | "init" | "post_commit" | "validate" | "genesis_self_check" | "entry_defs"
+export type HostContextKind =
+  | "zome_call"
+  | "init"
+  | "post_commit"
+  | "validate"
+  | "genesis_self_check"
+  | "entry_defs"
 
 /** The running cell. */
 export interface CellRef {
@@ -26,7 +32,10 @@ export interface CellRef {
 /** How the caller was authorised (abi.md `call_info_1`). */
 export type CapGrantInfo =
   | { readonly type: "chain_author" }
-  | { readonly type: "grant"; readonly value: { readonly tag: string; readonly "action_hash": Uint8Array } }
+  | {
+    readonly type: "grant"
+    readonly value: { readonly tag: string; readonly "action_hash": Uint8Array }
+  }
 
 /** Where `call_1` goes. */
 export type CallTarget =
@@ -53,7 +62,21 @@ export interface HostCallContext {
   /** Nesting depth of zome calls (`call_1`); bounded by the workflow. */
   readonly depth: number
   /** Runs a nested zome call synchronously (provided by the zome-call workflow). */
-  readonly call: (target: CallTarget, zome: string, fn: string, payload: Uint8Array, capSecret: Uint8Array | null) => NestedCallResult
+  readonly call: (
+    target: CallTarget,
+    zome: string,
+    fn: string,
+    payload: Uint8Array,
+    capSecret: Uint8Array | null,
+  ) => NestedCallResult
   /** Dependencies that `must_get_*` could not find, in validation (the outcome becomes unresolved). */
   readonly unresolved: Array<Uint8Array>
+  /** The running call's fuel, set by the ribosome while the guest runs (nested calls share it). */
+  readonly meter?: FuelMeter
+}
+
+/** Access to the running call's fuel. */
+export interface FuelMeter {
+  readonly remaining: () => bigint
+  readonly charge: (amount: bigint) => void
 }

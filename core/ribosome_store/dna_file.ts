@@ -59,8 +59,14 @@ export function findZome(dna: DnaFile, name: string): Zome | undefined {
  * The integrity zome that type names resolve against for `zome`: an explicit name, else the
  * coordinator's dependency, else the DNA's only integrity zome.
  */
-export function typesZomeFor(dna: DnaFile, zome: Zome, explicit?: string | null): IntegrityZome | undefined {
-  if (explicit !== undefined && explicit !== null) return dna.integrity.find((z) => z.name === explicit)
+export function typesZomeFor(
+  dna: DnaFile,
+  zome: Zome,
+  explicit?: string | null,
+): IntegrityZome | undefined {
+  if (explicit !== undefined && explicit !== null) {
+    return dna.integrity.find((z) => z.name === explicit)
+  }
   if (zome.kind === "integrity") return zome
   const dependency = zome.dependencies[0]
   if (dependency !== undefined) return dna.integrity.find((z) => z.name === dependency)

@@ -7,7 +7,13 @@
 import { Effect, Layer, Logger, References } from "effect"
 import { ConductorConfig } from "../config/mod.ts"
 
-const LEVELS = { trace: "Trace", debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const
+const LEVELS = {
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+} as const
 
 /** Installs the configured logger and minimum level. */
 export const LoggingLayer = Layer.unwrap(

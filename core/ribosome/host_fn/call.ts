@@ -8,7 +8,7 @@
  */
 import { Effect, Schema } from "effect"
 import { CapSecretSchema, CellIdSchema } from "../../types/mod.ts"
-import { CALLS, defineHostFn } from "./host_fn.ts"
+import { CALLS, defineHostFn, READ_FUEL } from "./host_fn.ts"
 
 export const call = defineHostFn({
   name: "call_1",
@@ -24,6 +24,15 @@ export const call = defineHostFn({
     payload: Schema.Uint8Array,
   }),
   allowedIn: CALLS,
+  fuel: READ_FUEL,
   run: (ctx, input) =>
-    Effect.sync(() => ctx.call(input.target, input.zome_name, input.fn_name, input.payload, input.cap_secret ?? null)),
+    Effect.sync(() =>
+      ctx.call(
+        input.target,
+        input.zome_name,
+        input.fn_name,
+        input.payload,
+        input.cap_secret ?? null,
+      )
+    ),
 })

@@ -5,7 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import { AnyLinkableHashSchema } from "../../types/mod.ts"
-import { defineHostFn, HostFnError, WRITES } from "./host_fn.ts"
+import { defineHostFn, HostFnError, WRITE_FUEL, WRITES } from "./host_fn.ts"
 import { requireWorkspace, resolveLinkType } from "./support.ts"
 
 /** Largest link tag, in bytes (Holochain's limit). */
@@ -21,6 +21,7 @@ export const createLink = defineHostFn({
     zome: Schema.optionalKey(Schema.NullOr(Schema.String)),
   }),
   allowedIn: WRITES,
+  fuel: WRITE_FUEL,
   run: (ctx, input) =>
     Effect.gen(function* () {
       const ws = yield* requireWorkspace(ctx, "create_link_1")
@@ -28,7 +29,8 @@ export const createLink = defineHostFn({
       if (tag.length > MAX_TAG_BYTES) {
         return yield* new HostFnError({
           kind: "limit",
-          detail: `create_link_1: tag of ${tag.length} bytes is over the ${MAX_TAG_BYTES}-byte limit`,
+          detail:
+            `create_link_1: tag of ${tag.length} bytes is over the ${MAX_TAG_BYTES}-byte limit`,
         })
       }
       const { zome, index } = yield* resolveLinkType(ctx, input.link_type, input.zome)

@@ -6,13 +6,14 @@
  */
 import { Effect, Schema } from "effect"
 import { ActionHashSchema } from "../../types/mod.ts"
-import { defineHostFn, HostFnError, WRITES } from "./host_fn.ts"
+import { defineHostFn, HostFnError, WRITE_FUEL, WRITES } from "./host_fn.ts"
 import { findAction, notFound, requireWorkspace } from "./support.ts"
 
 export const deleteEntry = defineHostFn({
   name: "delete_1",
   input: Schema.Struct({ "deletes_action_hash": ActionHashSchema }),
   allowedIn: WRITES,
+  fuel: WRITE_FUEL,
   run: (ctx, input) =>
     Effect.gen(function* () {
       const ws = yield* requireWorkspace(ctx, "delete_1")

@@ -5,13 +5,14 @@
  */
 import { Effect, Schema } from "effect"
 import { ActionHashSchema } from "../../types/mod.ts"
-import { defineHostFn, HostFnError, WRITES } from "./host_fn.ts"
+import { defineHostFn, HostFnError, WRITE_FUEL, WRITES } from "./host_fn.ts"
 import { findAction, notFound, requireWorkspace } from "./support.ts"
 
 export const deleteLink = defineHostFn({
   name: "delete_link_1",
   input: Schema.Struct({ "create_link_hash": ActionHashSchema }),
   allowedIn: WRITES,
+  fuel: WRITE_FUEL,
   run: (ctx, input) =>
     Effect.gen(function* () {
       const ws = yield* requireWorkspace(ctx, "delete_link_1")

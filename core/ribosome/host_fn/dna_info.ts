@@ -15,7 +15,10 @@ export const dnaInfo = defineHostFn({
     return Effect.succeed({
       name: dna.name,
       hash: dna.hash,
-      modifiers: { "network_seed": dna.modifiers.networkSeed, properties: dna.modifiers.properties },
+      modifiers: {
+        "network_seed": dna.modifiers.networkSeed,
+        properties: dna.modifiers.properties,
+      },
       "zome_names": [...dna.integrity.map((z) => z.name), ...dna.coordinators.map((z) => z.name)],
     })
   },

@@ -16,7 +16,12 @@ export const emitSignal = defineHostFn({
   run: (ctx, signal) =>
     Effect.gen(function* () {
       const signals = yield* Signals
-      signals.publish({ appId: ctx.cell.appId, cellId: ctx.cell.cellId, zomeName: ctx.zome.name, signal })
+      signals.publish({
+        appId: ctx.cell.appId,
+        cellId: ctx.cell.cellId,
+        zomeName: ctx.zome.name,
+        signal,
+      })
       yield* Metric.update(signalsEmitted, 1)
       return null
     }),

@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect"
 import { AnyDhtHashSchema, recordWire } from "../../types/mod.ts"
-import { CALLS, defineHostFn } from "./host_fn.ts"
+import { CALLS, defineHostFn, READ_FUEL } from "./host_fn.ts"
 import { findRecord } from "./support.ts"
 import { Effect } from "effect"
 
@@ -14,5 +14,7 @@ export const get = defineHostFn({
   name: "get_1",
   input: Schema.Struct({ hash: AnyDhtHashSchema }),
   allowedIn: CALLS,
-  run: (ctx, { hash }) => Effect.map(findRecord(ctx, hash), (record) => (record === null ? null : recordWire(record))),
+  fuel: READ_FUEL,
+  run: (ctx, { hash }) =>
+    Effect.map(findRecord(ctx, hash), (record) => (record === null ? null : recordWire(record))),
 })

@@ -8,14 +8,20 @@
 import { Effect, Schema } from "effect"
 import { bytesEqual, hashTypeOf } from "../../hash/mod.ts"
 import { Spaces } from "../../space/mod.ts"
-import { AnyDhtHashSchema, recordWire, type SignedAction, signedActionWire } from "../../types/mod.ts"
-import { CALLS, defineHostFn } from "./host_fn.ts"
+import {
+  AnyDhtHashSchema,
+  recordWire,
+  type SignedAction,
+  signedActionWire,
+} from "../../types/mod.ts"
+import { CALLS, defineHostFn, READ_FUEL } from "./host_fn.ts"
 import { findRecord, internal } from "./support.ts"
 
 export const getDetails = defineHostFn({
   name: "get_details_1",
   input: Schema.Struct({ hash: AnyDhtHashSchema }),
   allowedIn: CALLS,
+  fuel: READ_FUEL,
   run: (ctx, { hash }) =>
     Effect.gen(function* () {
       const spaces = yield* Spaces
@@ -23,28 +29,57 @@ export const getDetails = defineHostFn({
       const pendingOf = (type: "delete" | "update", target: Uint8Array): Array<SignedAction> =>
         pending.filter((r) =>
           r.action.type === type &&
-          bytesEqual(r.action.type === "delete" ? r.action.deletes_address : r.action.type === "update" ? r.action.original_action_address : new Uint8Array(), target)
+          bytesEqual(
+            r.action.type === "delete"
+              ? r.action.deletes_address
+              : r.action.type === "update"
+              ? r.action.original_action_address
+              : new Uint8Array(),
+            target,
+          )
         )
-      const committed = yield* Effect.mapError(spaces.getDetails(ctx.cell.dna.hash, hash, ctx.cell.agent), internal)
+      const committed = yield* Effect.mapError(
+        spaces.getDetails(ctx.cell.dna.hash, hash, ctx.cell.agent),
+        internal,
+      )
       if (hashTypeOf(hash) === "action") {
-        const record = committed?.type === "record" ? committed.record : yield* findRecord(ctx, hash)
+        const record = committed?.type === "record"
+          ? committed.record
+          : yield* findRecord(ctx, hash)
         if (record === null) return null
         return {
           type: "record",
           record: recordWire(record),
-          deletes: [...(committed?.type === "record" ? committed.deletes : []), ...pendingOf("delete", hash)].map(signedActionWire),
-          updates: [...(committed?.type === "record" ? committed.updates : []), ...pendingOf("update", hash)].map(signedActionWire),
+          deletes: [
+            ...(committed?.type === "record" ? committed.deletes : []),
+            ...pendingOf("delete", hash),
+          ].map(signedActionWire),
+          updates: [
+            ...(committed?.type === "record" ? committed.updates : []),
+            ...pendingOf("update", hash),
+          ].map(signedActionWire),
         }
       }
-      const carriers = pending.filter((r) => (r.action.type === "create" || r.action.type === "update") && bytesEqual(r.action.entry_hash, hash))
+      const carriers = pending.filter((r) =>
+        (r.action.type === "create" || r.action.type === "update") &&
+        bytesEqual(r.action.entry_hash, hash)
+      )
       const base = committed?.type === "entry" ? committed : null
       const entry = base?.entry ?? carriers.find((r) => r.entry !== null)?.entry ?? null
       if (entry === null) return null
       const actions = [...(base?.actions ?? []), ...carriers]
-      const deletes = [...(base?.deletes ?? []), ...actions.flatMap((a) => pendingOf("delete", a.action_hash))]
-      const updates = [...(base?.updates ?? []), ...actions.flatMap((a) => pendingOf("update", a.action_hash))]
+      const deletes = [
+        ...(base?.deletes ?? []),
+        ...actions.flatMap((a) => pendingOf("delete", a.action_hash)),
+      ]
+      const updates = [
+        ...(base?.updates ?? []),
+        ...actions.flatMap((a) => pendingOf("update", a.action_hash)),
+      ]
       const deleted = (a: SignedAction) =>
-        deletes.some((d) => d.action.type === "delete" && bytesEqual(d.action.deletes_address, a.action_hash))
+        deletes.some((d) =>
+          d.action.type === "delete" && bytesEqual(d.action.deletes_address, a.action_hash)
+        )
       return {
         type: "entry",
         entry,

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { entryHashOf } from "../../chain/mod.ts"
 import { sha256, sha512 } from "../../crypto/mod.ts"
 import { Hasher } from "../../hash/mod.ts"
-import { ActionSchema, encodeAction, type Action } from "../../types/mod.ts"
+import { type Action, ActionSchema, encodeAction } from "../../types/mod.ts"
 import { ANYWHERE, defineHostFn } from "./host_fn.ts"
 
 export const hash = defineHostFn({
@@ -17,7 +17,9 @@ export const hash = defineHostFn({
     Schema.Struct({
       type: Schema.Literal("blake2b"),
       data: Schema.Uint8Array,
-      "output_len": Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 })))),
+      "output_len": Schema.optionalKey(
+        Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 }))),
+      ),
     }),
     Schema.Struct({ type: Schema.Literals(["sha256", "sha512"]), data: Schema.Uint8Array }),
     Schema.Struct({ type: Schema.Literal("entry"), entry: Schema.Uint8Array }),

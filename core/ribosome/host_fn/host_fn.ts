@@ -10,11 +10,26 @@ import { Effect, Schema } from "effect"
 import type { HostCallContext, HostContextKind } from "../context.ts"
 
 /** Error kinds of the ABI's result envelope (abi.md §2.2). */
-export type HostFnErrorKind = "invalid_input" | "denied" | "not_found" | "invalid" | "unauthorized" | "limit" | "internal"
+export type HostFnErrorKind =
+  | "invalid_input"
+  | "denied"
+  | "not_found"
+  | "invalid"
+  | "unauthorized"
+  | "limit"
+  | "internal"
 
 /** A host function failure the guest receives as `{err: {kind, message}}`. */
 export class HostFnError extends Schema.TaggedError<HostFnError>()("HostFnError", {
-  kind: Schema.Literals(["invalid_input", "denied", "not_found", "invalid", "unauthorized", "limit", "internal"]),
+  kind: Schema.Literals([
+    "invalid_input",
+    "denied",
+    "not_found",
+    "invalid",
+    "unauthorized",
+    "limit",
+    "internal",
+  ]),
   detail: Schema.String,
 }) {
   override get message(): string {
@@ -26,9 +41,10 @@ export class HostFnError extends Schema.TaggedError<HostFnError>()("HostFnError"
  * A `must_get_*` miss during validation: the callback stops at once and the op's outcome is
  * "unresolved dependencies" (abi.md §2.2).
  */
-export class UnresolvedDependency extends Schema.TaggedError<UnresolvedDependency>()("UnresolvedDependency", {
-  hash: Schema.Uint8Array,
-}) {}
+export class UnresolvedDependency
+  extends Schema.TaggedError<UnresolvedDependency>()("UnresolvedDependency", {
+    hash: Schema.Uint8Array,
+  }) {}
 
 /** Every host function runs with these services available. */
 export type { HostFnServices } from "./services.ts"
@@ -42,7 +58,17 @@ export interface HostFn<I> {
   readonly input: Schema.Codec<I, unknown>
   /** Contexts it may run in. */
   readonly allowedIn: ReadonlySet<HostContextKind>
-  run(ctx: HostCallContext, input: I): Effect.Effect<unknown, HostFnError | UnresolvedDependency, HostFnServices>
+  /**
+   * Fuel charged per call, on top of 20 per byte of input and output: a static estimate of the
+   * host work (about 20 fuel per nanosecond, the rate guest compute runs at), so that a guest
+   * cannot spin on expensive host functions for longer than its budget allows. Static, so
+   * validation stays deterministic. @default 20000
+   */
+  readonly fuel?: bigint
+  run(
+    ctx: HostCallContext,
+    input: I,
+  ): Effect.Effect<unknown, HostFnError | UnresolvedDependency, HostFnServices>
 }
 
 /** Defines a host function (keeps the input type inferred from the schema). */
@@ -52,6 +78,13 @@ export function defineHostFn<I>(fn: HostFn<I>): HostFn<I> {
 
 /** A host function with its input type erased, for the registry. */
 export type AnyHostFn = HostFn<unknown>
+
+/** Default fuel of a host function call (about 1 µs of host work). */
+export const DEFAULT_HOST_FN_FUEL = 20_000n
+/** Fuel of a host function that signs or writes (about 50 µs). */
+export const WRITE_FUEL = 1_000_000n
+/** Fuel of a host function that reads storage (about 10 µs). */
+export const READ_FUEL = 200_000n
 
 /** Contexts shorthand. */
 export const ANYWHERE: ReadonlySet<HostContextKind> = new Set([
@@ -75,7 +108,12 @@ export const DETERMINISTIC: ReadonlySet<HostContextKind> = new Set([
   "genesis_self_check",
 ])
 /** Where validation dependencies may be fetched. */
-export const DEPENDENCIES: ReadonlySet<HostContextKind> = new Set(["zome_call", "init", "post_commit", "validate"])
+export const DEPENDENCIES: ReadonlySet<HostContextKind> = new Set([
+  "zome_call",
+  "init",
+  "post_commit",
+  "validate",
+])
 
 /**
  * Runs `fn` for a guest: `denied` unless the context allows it, `invalid_input` unless the
@@ -88,11 +126,16 @@ export function invoke<I>(
 ): Effect.Effect<unknown, HostFnError | UnresolvedDependency, HostFnServices> {
   if (!fn.allowedIn.has(ctx.kind)) {
     return Effect.fail(
-      new HostFnError({ kind: "denied", detail: `${fn.name} is not allowed in a ${ctx.kind} call` }),
+      new HostFnError({
+        kind: "denied",
+        detail: `${fn.name} is not allowed in a ${ctx.kind} call`,
+      }),
     )
   }
   return Schema.decodeUnknownEffect(fn.input)(raw).pipe(
-    Effect.mapError((error) => new HostFnError({ kind: "invalid_input", detail: `${fn.name}: ${error.message}` })),
+    Effect.mapError((error) =>
+      new HostFnError({ kind: "invalid_input", detail: `${fn.name}: ${error.message}` })
+    ),
     Effect.flatMap((input) => fn.run(ctx, input)),
   )
 }

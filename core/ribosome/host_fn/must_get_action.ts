@@ -5,7 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import { ActionHashSchema, signedActionWire } from "../../types/mod.ts"
-import { defineHostFn, DEPENDENCIES } from "./host_fn.ts"
+import { defineHostFn, DEPENDENCIES, READ_FUEL } from "./host_fn.ts"
 import { missing } from "./must_get_support.ts"
 import { findAction } from "./support.ts"
 
@@ -13,9 +13,12 @@ export const mustGetAction = defineHostFn({
   name: "must_get_action_1",
   input: Schema.Struct({ hash: ActionHashSchema }),
   allowedIn: DEPENDENCIES,
+  fuel: READ_FUEL,
   run: (ctx, { hash }) =>
     Effect.gen(function* () {
       const found = yield* findAction(ctx, hash)
-      return found === null ? yield* missing(ctx, "must_get_action_1: action", hash) : signedActionWire(found)
+      return found === null
+        ? yield* missing(ctx, "must_get_action_1: action", hash)
+        : signedActionWire(found)
     }),
 })

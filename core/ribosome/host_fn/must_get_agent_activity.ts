@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { bytesEqual } from "../../hash/mod.ts"
 import { Spaces } from "../../space/mod.ts"
 import { ActionHashSchema, AgentPubKeySchema, signedActionWire } from "../../types/mod.ts"
-import { defineHostFn, DEPENDENCIES } from "./host_fn.ts"
+import { defineHostFn, DEPENDENCIES, READ_FUEL } from "./host_fn.ts"
 import { missing } from "./must_get_support.ts"
 import { internal } from "./support.ts"
 
@@ -16,6 +16,7 @@ export const mustGetAgentActivity = defineHostFn({
   name: "must_get_agent_activity_1",
   input: Schema.Struct({ author: AgentPubKeySchema, "chain_top": ActionHashSchema }),
   allowedIn: DEPENDENCIES,
+  fuel: READ_FUEL,
   run: (ctx, input) =>
     Effect.gen(function* () {
       const spaces = yield* Spaces
@@ -25,10 +26,13 @@ export const mustGetAgentActivity = defineHostFn({
         : []
       const topIndex = pending.findIndex((r) => bytesEqual(r.action_hash, input.chain_top))
       const committedTop = topIndex >= 0 ? (ctx.workspace?.base?.hash ?? null) : input.chain_top
-      const committed = committedTop === null
-        ? []
-        : yield* Effect.mapError(spaces.agentActivity(ctx.cell.dna.hash, input.author, committedTop), internal)
-      if (committed === null) return yield* missing(ctx, "must_get_agent_activity_1: chain top", input.chain_top)
+      const committed = committedTop === null ? [] : yield* Effect.mapError(
+        spaces.agentActivity(ctx.cell.dna.hash, input.author, committedTop),
+        internal,
+      )
+      if (committed === null) {
+        return yield* missing(ctx, "must_get_agent_activity_1: chain top", input.chain_top)
+      }
       return [...pending.slice(0, topIndex + 1).reverse(), ...committed].map(signedActionWire)
     }),
 })

@@ -10,7 +10,11 @@ import { type HostFnError, UnresolvedDependency } from "./host_fn.ts"
 import { notFound } from "./support.ts"
 
 /** Fails for a missing dependency in the way the context calls for. */
-export function missing(ctx: HostCallContext, what: string, hash: Uint8Array): Effect.Effect<never, HostFnError | UnresolvedDependency> {
+export function missing(
+  ctx: HostCallContext,
+  what: string,
+  hash: Uint8Array,
+): Effect.Effect<never, HostFnError | UnresolvedDependency> {
   if (ctx.kind === "validate") {
     ctx.unresolved.push(hash)
     return Effect.fail(new UnresolvedDependency({ hash }))

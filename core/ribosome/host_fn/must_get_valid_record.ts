@@ -6,7 +6,7 @@
  */
 import { Effect, Schema } from "effect"
 import { ActionHashSchema, recordWire } from "../../types/mod.ts"
-import { defineHostFn, DEPENDENCIES } from "./host_fn.ts"
+import { defineHostFn, DEPENDENCIES, READ_FUEL } from "./host_fn.ts"
 import { missing } from "./must_get_support.ts"
 import { findRecord } from "./support.ts"
 
@@ -14,9 +14,12 @@ export const mustGetValidRecord = defineHostFn({
   name: "must_get_valid_record_1",
   input: Schema.Struct({ hash: ActionHashSchema }),
   allowedIn: DEPENDENCIES,
+  fuel: READ_FUEL,
   run: (ctx, { hash }) =>
     Effect.gen(function* () {
       const found = yield* findRecord(ctx, hash)
-      return found === null ? yield* missing(ctx, "must_get_valid_record_1: record", hash) : recordWire(found)
+      return found === null
+        ? yield* missing(ctx, "must_get_valid_record_1: record", hash)
+        : recordWire(found)
     }),
 })

@@ -16,6 +16,11 @@ export const randomBytes = defineHostFn({
   allowedIn: CALLS,
   run: (_ctx, n) =>
     n > MAX_RANDOM_BYTES
-      ? Effect.fail(new HostFnError({ kind: "limit", detail: `random_bytes_1: ${n} bytes asked, at most ${MAX_RANDOM_BYTES}` }))
+      ? Effect.fail(
+        new HostFnError({
+          kind: "limit",
+          detail: `random_bytes_1: ${n} bytes asked, at most ${MAX_RANDOM_BYTES}`,
+        }),
+      )
       : Effect.sync(() => secureRandom(n)),
 })

@@ -64,4 +64,6 @@ export const hostFns: ReadonlyArray<AnyHostFn> = [
 ] as ReadonlyArray<AnyHostFn>
 
 /** Host functions by guest import name. */
-export const hostFnsByName: ReadonlyMap<string, AnyHostFn> = new Map(hostFns.map((fn) => [fn.name, fn]))
+export const hostFnsByName: ReadonlyMap<string, AnyHostFn> = new Map(
+  hostFns.map((fn) => [fn.name, fn]),
+)

@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import type { Workspace } from "../../chain/mod.ts"
 import { bytesEqual, encodeHashB64, hashTypeOf } from "../../hash/mod.ts"
-import { Spaces, type LinkRow } from "../../space/mod.ts"
+import { type LinkRow, Spaces } from "../../space/mod.ts"
 import type { StoreError } from "../../store/mod.ts"
 import type { Record, SignedAction } from "../../types/mod.ts"
 import { type IntegrityZome, typesZomeFor } from "../../ribosome_store/dna_file.ts"
@@ -16,17 +16,26 @@ import type { HostCallContext } from "../context.ts"
 import { HostFnError } from "./host_fn.ts"
 
 /** Maps a storage failure to the ABI's `internal` kind. */
-export const internal = (error: StoreError) => new HostFnError({ kind: "internal", detail: error.message })
+export const internal = (error: StoreError) =>
+  new HostFnError({ kind: "internal", detail: error.message })
 
 /** The call's workspace, or `denied` where there is none. */
-export function requireWorkspace(ctx: HostCallContext, fn: string): Effect.Effect<Workspace, HostFnError> {
+export function requireWorkspace(
+  ctx: HostCallContext,
+  fn: string,
+): Effect.Effect<Workspace, HostFnError> {
   return ctx.workspace === null
-    ? Effect.fail(new HostFnError({ kind: "denied", detail: `${fn} needs a zome call that can write` }))
+    ? Effect.fail(
+      new HostFnError({ kind: "denied", detail: `${fn} needs a zome call that can write` }),
+    )
     : Effect.succeed(ctx.workspace)
 }
 
 /** The integrity zome whose types a name refers to. */
-export function typesZome(ctx: HostCallContext, explicit: string | null | undefined): Effect.Effect<IntegrityZome, HostFnError> {
+export function typesZome(
+  ctx: HostCallContext,
+  explicit: string | null | undefined,
+): Effect.Effect<IntegrityZome, HostFnError> {
   const zome = typesZomeFor(ctx.cell.dna, ctx.zome, explicit)
   if (zome !== undefined) return Effect.succeed(zome)
   return Effect.fail(
@@ -47,7 +56,9 @@ export function resolveEntryType(ctx: HostCallContext, name: string, explicit?: 
       ? Effect.fail(
         new HostFnError({
           kind: "not_found",
-          detail: `integrity zome "${zome.name}" has no entry type "${name}" (it has: ${zome.entryDefs.map((d) => d.name).join(", ") || "none"})`,
+          detail: `integrity zome "${zome.name}" has no entry type "${name}" (it has: ${
+            zome.entryDefs.map((d) => d.name).join(", ") || "none"
+          })`,
         }),
       )
       : Effect.succeed({ zome, index, def: zome.entryDefs[index]! })
@@ -62,7 +73,9 @@ export function resolveLinkType(ctx: HostCallContext, name: string, explicit?: s
       ? Effect.fail(
         new HostFnError({
           kind: "not_found",
-          detail: `integrity zome "${zome.name}" has no link type "${name}" (it has: ${zome.linkTypes.join(", ") || "none"})`,
+          detail: `integrity zome "${zome.name}" has no link type "${name}" (it has: ${
+            zome.linkTypes.join(", ") || "none"
+          })`,
         }),
       )
       : Effect.succeed({ zome, index })

@@ -25,7 +25,11 @@ export const trace = defineHostFn({
       ? Effect.logWarning
       : Effect.logError
     return log(message).pipe(
-      Effect.annotateLogs({ zome: ctx.zome.name, fn: ctx.fnName, agent: encodeHashB64(ctx.cell.agent).slice(0, 12) }),
+      Effect.annotateLogs({
+        zome: ctx.zome.name,
+        fn: ctx.fnName,
+        agent: encodeHashB64(ctx.cell.agent).slice(0, 12),
+      }),
       Effect.as(null),
     )
   },

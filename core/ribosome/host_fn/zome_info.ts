@@ -22,7 +22,10 @@ export const zomeInfo = defineHostFn({
     return Effect.succeed({
       name: zome.name,
       id,
-      "entry_defs": (types?.entryDefs ?? []).map((d) => ({ name: d.name, visibility: d.visibility })),
+      "entry_defs": (types?.entryDefs ?? []).map((d) => ({
+        name: d.name,
+        visibility: d.visibility,
+      })),
       "link_types": types?.linkTypes ?? [],
       "extern_fns": zome.exports,
     })

@@ -24,7 +24,8 @@ CREATE TABLE wasm (
   hash BLOB PRIMARY KEY,
   code BLOB NOT NULL,
   metered BLOB,
-  metered_version INTEGER
+  metered_info BLOB,
+  metered_key TEXT
 ) WITHOUT ROWID;
 
 CREATE TABLE dnas (

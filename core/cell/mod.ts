@@ -1,0 +1,6 @@
+/**
+ * Running cells.
+ *
+ * @module
+ */
+export * from "./cells.ts"

@@ -1,0 +1,47 @@
+/**
+ * The composition root of the conductor's services: the ONE place layers are wired (cf.
+ * Holochain's conductor builder). Interfaces (admin HTTP, admin and app websockets) are added on
+ * top by `main.ts`; tests build the same graph over an in-memory store.
+ *
+ * @module
+ */
+import { Layer } from "effect"
+import { Apps } from "../app/mod.ts"
+import { Cells } from "../cell/mod.ts"
+import { Chain } from "../chain/mod.ts"
+import type { ConductorConfig } from "../config/mod.ts"
+import { Hasher } from "../hash/mod.ts"
+import { Keystore } from "../keystore/mod.ts"
+import { Ribosome } from "../ribosome/ribosome.ts"
+import { RibosomeStore } from "../ribosome_store/mod.ts"
+import { Signals } from "../signals/mod.ts"
+import { Spaces } from "../space/mod.ts"
+import { Store } from "../store/mod.ts"
+import { TaskManager } from "../task/mod.ts"
+import { ZomeCalls } from "../workflow/zome_call.ts"
+
+/** Which storage and keystore the graph uses. */
+export interface ConductorLayerOptions {
+  /** @default Store.layer (the configured data folder) */
+  readonly store?: Layer.Layer<Store, unknown, ConductorConfig>
+  /** @default Keystore.layer (the configured passphrase) */
+  readonly keystore?: Layer.Layer<Keystore, unknown, ConductorConfig | Store | Hasher>
+}
+
+/** Every conductor service, given a `ConductorConfig`. */
+export function conductorServices(options: ConductorLayerOptions = {}) {
+  return Apps.layer.pipe(
+    Layer.provideMerge(ZomeCalls.layer),
+    Layer.provideMerge(Ribosome.layer),
+    Layer.provideMerge(RibosomeStore.layer),
+    Layer.provideMerge(Chain.layer),
+    Layer.provideMerge(Spaces.layerLocal),
+    Layer.provideMerge(options.keystore ?? Keystore.layer),
+    Layer.provideMerge(TaskManager.layer),
+    Layer.provideMerge(options.store ?? Store.layer),
+    Layer.provideMerge(Layer.mergeAll(Hasher.layer, Signals.layer, Cells.layer)),
+  )
+}
+
+/** The services every interface may use. */
+export type ConductorServices = Layer.Success<ReturnType<typeof conductorServices>>

@@ -1,0 +1,7 @@
+/**
+ * Wasm blobs, metered modules and registered DNAs.
+ *
+ * @module
+ */
+export * from "./dna_file.ts"
+export * from "./ribosome_store.ts"

@@ -1,0 +1,270 @@
+/**
+ * DNA registration and cell genesis, the install-time workflows. Registration stores each zome's
+ * wasm (metered and compiled), refuses imports the conductor does not provide, asks each
+ * integrity zome for its entry and link types (`entry_defs`) and records the resulting
+ * `DnaFile`. Genesis runs `genesis_self_check`, then writes, validates and commits the first three
+ * actions of a chain (`dna`, `agent_validation_pkg`, the agent key entry). Both are synchronous
+ * once the keystore is ready and are meant to run inside the installer's transaction.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect"
+import {
+  type DnaDef,
+  dnaDefOf,
+  dnaHash,
+  type DnaModifiers,
+  type ResolvedDna,
+} from "../bundle/mod.ts"
+import { Chain } from "../chain/mod.ts"
+import { decode, encode, NIL } from "../codec/mod.ts"
+import { type AgentPubKey, type DnaHash, HASH_LENGTH } from "../hash/mod.ts"
+import type { CellRef, HostCallContext } from "../ribosome/context.ts"
+import { hostFnsByName } from "../ribosome/host_fn/registry.ts"
+import type { RibosomeShape } from "../ribosome/ribosome.ts"
+import { cellKeyOf } from "../ribosome/ribosome.ts"
+import { EXTISM_ENV, EXTISM_USER, KERNEL_SIGNATURES } from "../ribosome/wasm/kernel.ts"
+import {
+  type CoordinatorZome,
+  type DnaFile,
+  type EntryDef,
+  type IntegrityZome,
+  type LoadedWasm,
+  RibosomeStore,
+  type Zome,
+} from "../ribosome_store/mod.ts"
+import type { Entry } from "../types/mod.ts"
+import { InvalidCommit, runValidateCallback, validatePending } from "./validation.ts"
+
+/** A DNA that cannot be registered, or a genesis that did not pass. */
+export class InstallFailed extends Schema.TaggedError<InstallFailed>()("InstallFailed", {
+  reason: Schema.Literals(["InvalidDna", "GenesisFailed"]),
+  detail: Schema.String,
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+const EntryDefsResult = Schema.Struct({
+  "entry_defs": Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({ name: Schema.String, visibility: Schema.Literals(["public", "private"]) }),
+    ),
+  ),
+  "link_types": Schema.optionalKey(Schema.Array(Schema.String)),
+})
+const decodeEntryDefs = Schema.decodeUnknownExit(EntryDefsResult)
+
+/** Callable exports of a module: `() -> i32` functions not starting with `__`. */
+export function callableExports(loaded: LoadedWasm): ReadonlyArray<string> {
+  return loaded.info.exports
+    .filter((e) =>
+      e.kind === "function" && e.type !== undefined && e.type.params.length === 0 &&
+      e.type.results.length === 1 && e.type.results[0] === "i32" && !e.name.startsWith("__")
+    )
+    .map((e) => e.name)
+}
+
+function checkImports(zome: string, loaded: LoadedWasm): string | undefined {
+  for (const imp of loaded.info.imports) {
+    const known = imp.module === EXTISM_ENV
+      ? Object.hasOwn(KERNEL_SIGNATURES, imp.name)
+      : imp.module === EXTISM_USER
+      ? hostFnsByName.has(imp.name)
+      : false
+    if (!known) {
+      return `zome ${zome} imports ${imp.module}::${imp.name}, which this conductor does not provide` +
+        (imp.module === "env" && imp.name === "abort"
+          ? " (AssemblyScript: compile with --use abort=...)"
+          : "")
+    }
+  }
+  return undefined
+}
+
+const ZERO_AGENT = (() => {
+  const key = new Uint8Array(HASH_LENGTH)
+  key.set([0x84, 0x20, 0x24], 0)
+  return key as AgentPubKey
+})()
+
+/** A context for install-time callbacks that have no cell yet. */
+function installContext(
+  dna: DnaFile,
+  zome: Zome,
+  kind: "entry_defs" | "genesis_self_check",
+  agent: AgentPubKey,
+): HostCallContext {
+  const cell: CellRef = { cellId: [dna.hash, agent], dna, agent, appId: "", roleName: "" }
+  return {
+    kind,
+    cell,
+    zome,
+    fnName: kind,
+    provenance: agent,
+    capGrant: { type: "chain_author" },
+    workspace: null,
+    depth: 0,
+    unresolved: [],
+    call: () => ({ type: "error", value: `call_1 is not allowed in ${kind}` }),
+  }
+}
+
+/** Registers a DNA (idempotent) and returns its `DnaFile`. */
+export const registerDna = (
+  ribosome: RibosomeShape,
+  resolved: ResolvedDna,
+  modifiers: DnaModifiers,
+) =>
+  Effect.gen(function* () {
+    const store = yield* RibosomeStore
+    const def: DnaDef = dnaDefOf(resolved, modifiers)
+    const hash = yield* dnaHash(def)
+    const existing = yield* Effect.orDie(store.dna(hash))
+    if (existing !== undefined) return existing
+    const invalid = (detail: string) =>
+      new InstallFailed({ reason: "InvalidDna", detail: `DNA ${resolved.name}: ${detail}` })
+
+    const load = (zome: { name: string; wasm: Uint8Array }) =>
+      Effect.gen(function* () {
+        const loaded = yield* Effect.mapError(
+          store.putWasm(zome.wasm),
+          (e) => invalid(`zome ${zome.name}: ${e.detail}`),
+        )
+        const problem = checkImports(zome.name, loaded)
+        if (problem !== undefined) return yield* invalid(problem)
+        return loaded
+      })
+
+    const integrity: Array<IntegrityZome> = []
+    for (const [index, zome] of resolved.integrityZomes.entries()) {
+      const loaded = yield* load(zome)
+      integrity.push({
+        kind: "integrity",
+        name: zome.name,
+        index,
+        wasmHash: zome.wasmHash,
+        entryDefs: [],
+        linkTypes: [],
+        exports: callableExports(loaded),
+      })
+    }
+    const coordinators: Array<CoordinatorZome> = []
+    for (const zome of resolved.coordinatorZomes) {
+      const loaded = yield* load(zome)
+      coordinators.push({
+        kind: "coordinator",
+        name: zome.name,
+        wasmHash: zome.wasmHash,
+        dependencies: zome.dependencies,
+        exports: callableExports(loaded),
+      })
+    }
+    const provisional: DnaFile = {
+      hash,
+      name: resolved.name,
+      modifiers: { networkSeed: modifiers.network_seed, properties: modifiers.properties },
+      integrity,
+      coordinators,
+      defBytes: encode(def),
+    }
+    const withTypes: Array<IntegrityZome> = []
+    for (const zome of integrity) {
+      if (!zome.exports.includes("entry_defs")) {
+        withTypes.push(zome)
+        continue
+      }
+      const ctx = installContext(provisional, zome, "entry_defs", ZERO_AGENT)
+      const outcome = ribosome.call(ctx, "entry_defs", NIL)
+      ribosome.evictCell(cellKeyOf(ctx))
+      if (outcome._tag !== "Ok") {
+        const why = outcome._tag === "Unresolved" ? "it needs data (must_get_*)" : outcome.message
+        return yield* invalid(`entry_defs of ${zome.name} failed: ${why}`)
+      }
+      let raw: unknown
+      try {
+        raw = decode(outcome.output)
+      } catch {
+        return yield* invalid(`entry_defs of ${zome.name} returned bytes that are not msgpack`)
+      }
+      const result = decodeEntryDefs(raw)
+      if (result._tag === "Failure") {
+        return yield* invalid(
+          `entry_defs of ${zome.name} returned an unexpected shape: ${result.cause}`,
+        )
+      }
+      const entryDefs: ReadonlyArray<EntryDef> = result.value.entry_defs ?? []
+      const linkTypes = result.value.link_types ?? []
+      const duplicate = [entryDefs.map((d) => d.name), linkTypes].find((names) =>
+        new Set(names).size !== names.length
+      )
+      if (duplicate !== undefined) {
+        return yield* invalid(`entry_defs of ${zome.name} declares a type name twice`)
+      }
+      withTypes.push({ ...zome, entryDefs, linkTypes })
+    }
+    const dna: DnaFile = { ...provisional, integrity: withTypes }
+    yield* Effect.mapError(store.putDna(dna), (e) => invalid(e.detail))
+    return dna
+  })
+
+/** Runs genesis for a new cell: self-check, the three genesis actions, validation, commit. */
+export const runGenesis = (
+  ribosome: RibosomeShape,
+  cell: CellRef,
+  membraneProof: Uint8Array | null,
+) =>
+  Effect.gen(function* () {
+    const chain = yield* Chain
+    const failed = (detail: string) =>
+      new InstallFailed({
+        reason: "GenesisFailed",
+        detail: `genesis of ${cell.roleName} (DNA ${cell.dna.name}) failed: ${detail}`,
+      })
+    if (chain.head(cell.dna.hash, cell.agent) !== null) return
+    for (const zome of cell.dna.integrity) {
+      if (!zome.exports.includes("genesis_self_check")) continue
+      const ctx = installContext(cell.dna, zome, "genesis_self_check", cell.agent)
+      const dnaInfo = {
+        name: cell.dna.name,
+        hash: cell.dna.hash,
+        modifiers: {
+          "network_seed": cell.dna.modifiers.networkSeed,
+          properties: cell.dna.modifiers.properties,
+        },
+        "zome_names": [
+          ...cell.dna.integrity.map((z) => z.name),
+          ...cell.dna.coordinators.map((z) => z.name),
+        ],
+      }
+      const payload = encode({
+        "membrane_proof": membraneProof,
+        "agent_key": cell.agent,
+        "dna_info": dnaInfo,
+      })
+      const result = runValidateCallback(ribosome, ctx, payload)
+      ribosome.evictCell(cellKeyOf(ctx))
+      if (result instanceof InvalidCommit) return yield* failed(result.detail)
+      if (result.type === "invalid") {
+        return yield* failed(`${zome.name} rejected it: ${result.reason}`)
+      }
+      if (result.type === "unresolved_dependencies") {
+        return yield* failed(`${zome.name} needs data this conductor does not have`)
+      }
+    }
+    const ws = yield* Effect.mapError(
+      chain.open(cell.dna.hash, cell.agent),
+      (e) => failed(e.message),
+    )
+    ws.append({ type: "dna", "dna_hash": cell.dna.hash as DnaHash }, null)
+    ws.append({ type: "agent_validation_pkg", "membrane_proof": membraneProof }, null)
+    const agentEntry: Entry = { "entry_type": "agent", entry: cell.agent }
+    ws.append({
+      type: "create",
+      "entry_type": { type: "agent_pub_key" },
+      "entry_hash": ws.entryHash(agentEntry),
+    }, agentEntry)
+    yield* Effect.mapError(validatePending(ribosome, cell, ws), (e) => failed(e.detail))
+    yield* Effect.mapError(chain.commit(ws), (e) => failed(e.message))
+  })

@@ -1,0 +1,256 @@
+/**
+ * App validation of a call's writes before they are committed (abi.md §5): each record's ops
+ * are sent to the integrity zomes that own them, as the `validate` callback, with the call's
+ * uncommitted writes visible to `must_get_*`. The first invalid op, unresolved dependency or
+ * failing callback stops the commit. Synchronous; system-level rules (sequence, hashes, sizes,
+ * targets) are enforced when the host functions build the actions.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect"
+import type { PendingRecord, Workspace } from "../chain/mod.ts"
+import { decode, encode } from "../codec/mod.ts"
+import { bytesEqual, encodeHashB64 } from "../hash/mod.ts"
+import type { CellRef, HostCallContext } from "../ribosome/context.ts"
+import type { RibosomeShape } from "../ribosome/ribosome.ts"
+import type { IntegrityZome } from "../ribosome_store/mod.ts"
+import { Spaces } from "../space/mod.ts"
+import {
+  type Action,
+  opsForAction,
+  type Record,
+  recordWire,
+  type SignedAction,
+  signedActionWire,
+  type ValidationOpType,
+  validationOpType,
+} from "../types/mod.ts"
+
+/** Writes that did not pass validation; nothing was committed. */
+export class InvalidCommit extends Schema.TaggedError<InvalidCommit>()("InvalidCommit", {
+  reason: Schema.Literals(["Invalid", "Unresolved", "CallbackFailed"]),
+  detail: Schema.String,
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+type CallbackOutcome =
+  | { readonly type: "valid" }
+  | { readonly type: "invalid"; readonly reason: string }
+  | { readonly type: "unresolved_dependencies"; readonly hashes: ReadonlyArray<Uint8Array> }
+
+const ValidateResult = Schema.Union([
+  Schema.Struct({ type: Schema.Literal("valid") }),
+  Schema.Struct({ type: Schema.Literal("invalid"), reason: Schema.String }),
+  Schema.Struct({
+    type: Schema.Literal("unresolved_dependencies"),
+    hashes: Schema.Array(Schema.Uint8Array),
+  }),
+])
+const decodeValidateResult = Schema.decodeUnknownExit(ValidateResult)
+
+/** Runs one `validate` callback and interprets its result. */
+export function runValidateCallback(
+  ribosome: RibosomeShape,
+  ctx: HostCallContext,
+  payload: Uint8Array,
+): CallbackOutcome | InvalidCommit {
+  const outcome = ribosome.call(ctx, "validate", payload)
+  switch (outcome._tag) {
+    case "Ok": {
+      let raw: unknown
+      try {
+        raw = decode(outcome.output)
+      } catch {
+        return new InvalidCommit({
+          reason: "CallbackFailed",
+          detail: `${ctx.zome.name}/validate returned bytes that are not msgpack`,
+        })
+      }
+      const decoded = decodeValidateResult(raw)
+      if (decoded._tag === "Success") return decoded.value
+      return new InvalidCommit({
+        reason: "CallbackFailed",
+        detail: `${ctx.zome.name}/validate returned an unknown result: ${
+          JSON.stringify(raw)?.slice(0, 200)
+        }`,
+      })
+    }
+    case "Unresolved":
+      return { type: "unresolved_dependencies", hashes: outcome.hashes }
+    case "FunctionNotFound":
+      return { type: "valid" }
+    default:
+      return new InvalidCommit({
+        reason: "CallbackFailed",
+        detail: `${ctx.zome.name}/validate failed: ${outcome.message}`,
+      })
+  }
+}
+
+interface Routed {
+  readonly zomes: ReadonlyArray<IntegrityZome>
+  /** The app entry or link type name the op concerns, when it belongs to one zome. */
+  readonly entryType: string | null
+  readonly linkType: string | null
+}
+
+/**
+ * Validates every pending record of `workspace` (or `records`, for genesis) as the author's
+ * conductor does before committing.
+ */
+export const validatePending = (
+  ribosome: RibosomeShape,
+  cell: CellRef,
+  workspace: Workspace,
+  records: ReadonlyArray<PendingRecord> = workspace.pending,
+) =>
+  Effect.gen(function* () {
+    const spaces = yield* Spaces
+    const dna = cell.dna
+    const integrity = dna.integrity
+    const validators = integrity.filter((z) => z.exports.includes("validate"))
+    if (validators.length === 0) return
+
+    const findAction = (hash: Uint8Array) =>
+      Effect.gen(function* () {
+        const pending = workspace.findAction(hash)
+        if (pending !== undefined) return pending.record as SignedAction
+        return yield* Effect.orDie(spaces.getAction(dna.hash, hash))
+      })
+
+    const route = (action: Action, type: ValidationOpType) =>
+      Effect.gen(function* (): Generator<Effect.Effect<unknown, never, Spaces>, Routed, unknown> {
+        const all: Routed = { zomes: validators, entryType: null, linkType: null }
+        const byEntryType = (a: Action): Routed => {
+          if ((a.type === "create" || a.type === "update") && a.entry_type.type === "app") {
+            const zome = integrity[a.entry_type.zome_index]
+            if (zome === undefined) return { zomes: [], entryType: null, linkType: null }
+            return {
+              zomes: validators.filter((z) => z.index === zome.index),
+              entryType: zome.entryDefs[a.entry_type.entry_index]?.name ?? null,
+              linkType: null,
+            }
+          }
+          return all
+        }
+        const byLinkType = (zomeIndex: number, linkType: number): Routed => {
+          const zome = integrity[zomeIndex]
+          return {
+            zomes: validators.filter((z) => z.index === zomeIndex),
+            entryType: null,
+            linkType: zome?.linkTypes[linkType] ?? null,
+          }
+        }
+        if (type === "register_agent_activity") return all
+        switch (action.type) {
+          case "create":
+          case "update":
+            return byEntryType(action)
+          case "delete": {
+            const original = (yield* findAction(action.deletes_address)) as SignedAction | null
+            return original === null ? all : byEntryType(original.action)
+          }
+          case "create_link":
+            return byLinkType(action.zome_index, action.link_type)
+          case "delete_link": {
+            const created = (yield* findAction(action.link_add_address)) as SignedAction | null
+            return created !== null && created.action.type === "create_link"
+              ? byLinkType(created.action.zome_index, created.action.link_type)
+              : all
+          }
+          default:
+            return all
+        }
+      })
+
+    for (const pending of records) {
+      const record: Record = pending.record
+      const action = record.action
+      const types = new Set(
+        opsForAction(action, record.action_hash, !pending.entryPrivate).map((op) =>
+          validationOpType(op.type)
+        ),
+      )
+      // A private entry's record is still validated (with the entry) as the author's own op.
+      if (pending.entryPrivate && record.entry !== null && record.entry.entry_type === "app") {
+        types.add("store_entry")
+      }
+      for (const type of types) {
+        const routed = yield* route(action, type)
+        if (routed.zomes.length === 0) continue
+        const extra: { [key: string]: unknown } = {}
+        if (action.type === "update" || action.type === "delete") {
+          const target = action.type === "update"
+            ? action.original_action_address
+            : action.deletes_address
+          const original = yield* findAction(target)
+          if (original === null) {
+            return yield* new InvalidCommit({
+              reason: "Invalid",
+              detail: `the ${action.type} targets ${encodeHashB64(target)}, which does not exist`,
+            })
+          }
+          if (type === "register_update" || type === "register_delete") {
+            extra["original_action"] = signedActionWire(original)
+          }
+        }
+        if (action.type === "delete_link" && type === "register_delete_link") {
+          const created = yield* findAction(action.link_add_address)
+          if (
+            created === null || created.action.type !== "create_link" ||
+            !bytesEqual(created.action.base_address, action.base_address)
+          ) {
+            return yield* new InvalidCommit({
+              reason: "Invalid",
+              detail: `the delete_link targets ${
+                encodeHashB64(action.link_add_address)
+              }, which is not a link on the same base`,
+            })
+          }
+          extra["create_link"] = signedActionWire(created)
+        }
+        for (const zome of routed.zomes) {
+          const op = {
+            type,
+            record: recordWire(record),
+            "entry_type": routed.entryType,
+            "link_type": routed.linkType,
+            ...extra,
+          }
+          const ctx: HostCallContext = {
+            kind: "validate",
+            cell,
+            zome,
+            fnName: "validate",
+            provenance: cell.agent,
+            capGrant: { type: "chain_author" },
+            workspace,
+            depth: 0,
+            call: () => ({ type: "error", value: "call_1 is not allowed in validate" }),
+            unresolved: [],
+          }
+          const result = runValidateCallback(ribosome, ctx, encode(op))
+          if (result instanceof InvalidCommit) return yield* result
+          if (result.type === "invalid") {
+            return yield* new InvalidCommit({
+              reason: "Invalid",
+              detail:
+                `invalid ${type} op for ${action.type} #${action.action_seq} (zome ${zome.name}): ${result.reason}`,
+            })
+          }
+          if (result.type === "unresolved_dependencies") {
+            return yield* new InvalidCommit({
+              reason: "Unresolved",
+              detail:
+                `${type} op for ${action.type} #${action.action_seq} depends on data this conductor does not have: ${
+                  result.hashes.map(encodeHashB64).join(", ")
+                }`,
+            })
+          }
+        }
+      }
+    }
+  })

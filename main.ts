@@ -1,0 +1,107 @@
+/**
+ * The `conductor` command: argument parsing and the composition root. Everything else lives in
+ * `core/`.
+ *
+ * ```
+ * conductor run [--config conductor.yaml]     run (embedded default without --config)
+ * conductor init [conductor.yaml] [--force]   write a commented config
+ * conductor pack <dir> [-o out]               build a .happ or .dna from a folder
+ * conductor verify [--config conductor.yaml]  check every source chain in the data folder
+ * ```
+ *
+ * @module
+ */
+import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { parseArgs } from "node:util"
+import { HttpServerLayer } from "./core/admin/http_server.ts"
+import { initCommand } from "./core/cli/init.ts"
+import { packCommand } from "./core/cli/pack.ts"
+import { verifyCommand } from "./core/cli/verify.ts"
+import { conductorServices } from "./core/conductor/conductor_layer.ts"
+import { ConductorConfig } from "./core/config/mod.ts"
+import { Chain } from "./core/chain/mod.ts"
+import { Hasher } from "./core/hash/mod.ts"
+import { Keystore } from "./core/keystore/mod.ts"
+import { LoggingLayer } from "./core/runtime/logging.ts"
+import { runMain } from "./core/runtime/run_main.ts"
+import { Spaces } from "./core/space/mod.ts"
+import { Store } from "./core/store/mod.ts"
+
+/** The version printed by `conductor --version`. */
+export const VERSION = "0.1.0"
+
+const USAGE = `conductor ${VERSION}: runs agent-centric apps (hApps) with WASM zomes
+
+usage:
+  conductor run [--config FILE]          run the conductor (embedded default without --config)
+  conductor init [FILE] [--force]        write a commented conductor.yaml (default: ./conductor.yaml)
+  conductor pack DIR [-o OUT]            pack a folder with happ.yaml or dna.yaml into a .happ or .dna
+  conductor verify [--config FILE]       check every source chain in the data folder
+  conductor --version | --help
+`
+
+function configLayer(file: string | undefined) {
+  return file === undefined ? ConductorConfig.layerDefault : ConductorConfig.fromFile(file)
+}
+
+function program(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: "string", short: "c" },
+      out: { type: "string", short: "o" },
+      force: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+    },
+  })
+  const [command, ...rest] = positionals
+  if (values.version) return Console.log(VERSION)
+  if (values.help || command === undefined || command === "help") return Console.log(USAGE)
+  switch (command) {
+    case "run": {
+      const services = conductorServices()
+      const conductor = HttpServerLayer.pipe(
+        Layer.provideMerge(services),
+        Layer.provide(LoggingLayer),
+      )
+      return Layer.launch(conductor.pipe(Layer.provide(configLayer(values.config))))
+    }
+    case "init":
+      return initCommand(rest[0] ?? "conductor.yaml", values.force ?? false)
+    case "pack":
+      if (rest[0] === undefined) {
+        return Effect.fail(new Error("pack needs a folder: conductor pack DIR"))
+      }
+      return packCommand(rest[0], values.out)
+    case "verify": {
+      const layer = Chain.layer.pipe(
+        Layer.provideMerge(Spaces.layerLocal),
+        Layer.provideMerge(Keystore.layer),
+        Layer.provideMerge(Store.layer),
+        Layer.provideMerge(Hasher.layer),
+        Layer.provide(configLayer(values.config)),
+      )
+      return Effect.provide(verifyCommand, layer)
+    }
+    default:
+      return Effect.fail(new Error(`unknown command "${command}"\n\n${USAGE}`))
+  }
+}
+
+/** Runs the command and turns any failure into one line on stderr and exit code 1. */
+function main(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
+  return Effect.suspend(() => program(argv)).pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return Effect.void
+      const error = Cause.squash(exit.cause)
+      const message = error instanceof Error ? error.message : String(error)
+      return Console.error(`conductor: ${message}`).pipe(Effect.andThen(Effect.fail(error)))
+    }),
+  )
+}
+
+if (import.meta.main) runMain(main(Deno.args), { disableErrorReporting: true })
