@@ -18,6 +18,7 @@ import { Signals } from "../signals/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
+import { Capabilities } from "../workflow/capabilities.ts"
 import { ZomeCalls } from "../workflow/zome_call.ts"
 
 /** Which storage and keystore the graph uses. */
@@ -30,7 +31,8 @@ export interface ConductorLayerOptions {
 
 /** Every conductor service, given a `ConductorConfig`. */
 export function conductorServices(options: ConductorLayerOptions = {}) {
-  return Apps.layer.pipe(
+  return Capabilities.layer.pipe(
+    Layer.provideMerge(Apps.layer),
     Layer.provideMerge(ZomeCalls.layer),
     Layer.provideMerge(Ribosome.layer),
     Layer.provideMerge(RibosomeStore.layer),
