@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Context, Effect, Exit, Layer, Schema } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
 import {
   hasDna,
   type InstallableApp,
@@ -343,7 +343,14 @@ export const makeApps = Effect.gen(function* () {
         }
       }
       if (exit === undefined) return Effect.fail(appError("Internal", "install did not run"))
-      return Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.failCause(exit.cause)
+      if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+      const failure = Exit.findErrorOption(exit)
+      if (failure._tag === "Some") return Effect.fail(failure.value)
+      // A defect (a storage exception, a bug) still becomes a typed error that names it.
+      const cause = Cause.squash(exit.cause)
+      return Effect.fail(
+        appError("Internal", cause instanceof Error ? cause.message : String(cause)),
+      )
     })
 
   const loadBundle = (request: InstallRequest) =>
@@ -427,6 +434,8 @@ export const makeApps = Effect.gen(function* () {
       const roles: Array<StoredRole> = []
       const infos = new Map<string, InstalledRoleInfo>()
       const genesis: Array<{ cell: RunningCell; proof: Uint8Array | null }> = []
+      // Cell rows reference the app row, so they are written after it.
+      const newCells: Array<{ dna: DnaFile; agent: AgentPubKey; roleName: string }> = []
       for (const role of app.roles) {
         const roleSettings = settings[role.name]
         const strategy = role.provisioning.strategy
@@ -482,18 +491,7 @@ export const makeApps = Effect.gen(function* () {
             }] of role "${role.name}" is already installed; use another agent key or network seed`,
           )
         }
-        insertCell.run(
-          dna.hash,
-          agent,
-          appId,
-          role.name,
-          null,
-          dna.name,
-          1,
-          encode(modifiersWire(dna)),
-          dna.hash,
-          installedAt,
-        )
+        newCells.push({ dna, agent, roleName: role.name })
         const cellId: CellId = [dna.hash, agent]
         touched.push(cellId)
         const proof = roleSettings?.type === "provisioned"
@@ -509,6 +507,21 @@ export const makeApps = Effect.gen(function* () {
         : { type: "disabled", value: { type: "never_started" } }
       const manifest = installedManifest(app.manifest, infos)
       insertApp.run(appId, agent, encode(manifest), encode(status), installedAt, encode(roles))
+      for (const cell of newCells) {
+        const { dna, roleName } = cell
+        insertCell.run(
+          dna.hash,
+          cell.agent,
+          appId,
+          roleName,
+          null,
+          dna.name,
+          1,
+          encode(modifiersWire(dna)),
+          dna.hash,
+          installedAt,
+        )
+      }
       if (!deferred) {
         for (const { cell, proof } of genesis) {
           const done = yield* Effect.exit(runGenesis(ribosome, cell, proof))

@@ -1,0 +1,92 @@
+/**
+ * Test harness: the whole conductor service graph over an in-memory (or temporary file) SQLite
+ * store with a test keystore, plus helpers to pack fixture hApps and make zome calls with
+ * JSON-ish payloads. Used by integration tests; never shipped.
+ *
+ * @module
+ */
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { packDirectory } from "../../core/bundle/mod.ts"
+import { decode, encode } from "../../core/codec/mod.ts"
+import { conductorServices } from "../../core/conductor/conductor_layer.ts"
+import { ConductorConfig } from "../../core/config/mod.ts"
+import { Hasher } from "../../core/hash/mod.ts"
+import { Keystore } from "../../core/keystore/mod.ts"
+import { Store } from "../../core/store/mod.ts"
+import { Apps } from "../../core/app/mod.ts"
+import { Cells, type RunningCell } from "../../core/cell/mod.ts"
+import { ZomeCalls } from "../../core/workflow/zome_call.ts"
+
+/** The repository root. */
+export const ROOT = new URL("../../", import.meta.url).pathname
+
+/** Packs a folder (relative to the repository root) and returns the bundle bytes. */
+export async function packed(dir: string): Promise<Uint8Array> {
+  const out = await Deno.makeTempFile({
+    suffix: dir.endsWith("forum") || dir.includes("happs") ? ".happ" : ".dna",
+  })
+  const result = await Effect.runPromise(
+    packDirectory(`${ROOT}${dir}`, { outPath: out }).pipe(Effect.provide(Hasher.layer)),
+  )
+  await Deno.remove(out)
+  return result.bytes
+}
+
+/** Options of `makeConductor`. */
+export interface TestConductorOptions {
+  /** Extra YAML config. */
+  readonly config?: string
+  /** A SQLite file instead of memory (for restart tests). */
+  readonly file?: string
+}
+
+/** A running test conductor. */
+export function makeConductor(options: TestConductorOptions = {}) {
+  const config = ConductorConfig.fromYaml(options.config ?? "log: {level: warn}\n")
+  const store = options.file === undefined
+    ? Store.layerMemory
+    : Layer.effect(Store, Store.make(options.file))
+  const layer = conductorServices({ store, keystore: Keystore.layerTest() }).pipe(
+    Layer.provideMerge(config),
+  )
+  return ManagedRuntime.make(layer)
+}
+
+/** The conductor runtime type. */
+export type TestConductor = ReturnType<typeof makeConductor>
+
+/** Installs and enables a bundle; returns the app's running cells by label. */
+export async function installApp(conductor: TestConductor, happ: Uint8Array, appId: string) {
+  return await conductor.runPromise(Effect.gen(function* () {
+    const apps = yield* Apps
+    yield* apps.install({ source: { type: "bytes", value: happ }, installedAppId: appId })
+    yield* apps.enable(appId)
+    const cells = yield* Cells
+    return Object.fromEntries(cells.byApp(appId).map((c) => [c.label, c])) as Record<
+      string,
+      RunningCell
+    >
+  }))
+}
+
+/** Calls a zome function as the cell's own agent with a JS payload; decodes the result. */
+export async function callZome(
+  conductor: TestConductor,
+  cell: RunningCell,
+  zome: string,
+  fn: string,
+  payload: unknown = null,
+) {
+  const output = await conductor.runPromise(Effect.gen(function* () {
+    const calls = yield* ZomeCalls
+    return yield* calls.call({
+      cellId: cell.cellId,
+      zome,
+      fn,
+      payload: encode(payload),
+      provenance: cell.agent,
+      capSecret: null,
+    })
+  }))
+  return decode(output)
+}
