@@ -60,13 +60,21 @@ export const makeCapabilities = Effect.gen(function* () {
   const apps = yield* Apps
   const services = yield* Effect.context<HostFnServices>()
   const runSync = Effect.runSyncExitWith(services)
-  const error = (reason: CapabilityError["reason"], detail: string) => new CapabilityError({ reason, detail })
+  const error = (reason: CapabilityError["reason"], detail: string) =>
+    new CapabilityError({ reason, detail })
 
   const running = (cellId: CellId) =>
     Effect.suspend(() => {
       const cell = cells.get(cellId)
       return cell === undefined
-        ? Effect.fail(error("CellNotRunning", `cell [${encodeHashB64(cellId[0])}, ${encodeHashB64(cellId[1])}] is not running (is its app enabled?)`))
+        ? Effect.fail(
+          error(
+            "CellNotRunning",
+            `cell [${encodeHashB64(cellId[0])}, ${
+              encodeHashB64(cellId[1])
+            }] is not running (is its app enabled?)`,
+          ),
+        )
         : Effect.succeed(cell)
     })
 
@@ -74,8 +82,10 @@ export const makeCapabilities = Effect.gen(function* () {
   const write = (cellId: CellId, append: (ws: Workspace) => ActionHash) =>
     Effect.gen(function* () {
       const cell = yield* running(cellId)
-      yield* Effect.mapError(zomeCalls.ensureInit(cellId), (e) => error("Internal", `init failed: ${e.detail}`))
-      const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) => error("Internal", e.message))
+      yield* Effect.mapError(zomeCalls.ensureInit(cellId), (e) =>
+        error("Internal", `init failed: ${e.detail}`))
+      const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) =>
+        error("Internal", e.message))
       // Validation and commit run synchronously so nothing interleaves with the head check.
       const exit = runSync(Effect.gen(function* () {
         const hash = append(ws)
@@ -83,7 +93,9 @@ export const makeCapabilities = Effect.gen(function* () {
         yield* chain.commit(ws)
         return hash
       }))
-      if (Exit.isSuccess(exit)) return exit.value
+      if (Exit.isSuccess(exit)) {
+        return exit.value
+      }
       const failure = Exit.findErrorOption(exit)
       return yield* error(
         failure._tag === "Some" && failure.value._tag === "InvalidCommit" ? "Invalid" : "Internal",
@@ -94,22 +106,41 @@ export const makeCapabilities = Effect.gen(function* () {
   const grant = (cellId: CellId, capGrant: CapGrant) =>
     write(cellId, (ws) => {
       const entry: Entry = { "entry_type": "cap_grant", entry: capGrant }
-      return ws.append({ type: "create", "entry_type": { type: "cap_grant" }, "entry_hash": ws.entryHash(entry) }, entry, true)
+      return ws.append(
+        { type: "create", "entry_type": { type: "cap_grant" }, "entry_hash": ws.entryHash(entry) },
+        entry,
+        true,
+      )
         .record.action_hash
     })
 
   const revoke = (cellId: CellId, actionHash: ActionHash) =>
     Effect.gen(function* () {
       const cell = yield* running(cellId)
-      const live = yield* Effect.mapError(spaces.grants(cell.dna.hash, cell.agent, false), (e) => error("Internal", e.message))
-      if (!live.some((g) => bytesEqual(g.actionHash, actionHash))) {
-        return yield* error("NotFound", `cell has no live capability grant ${encodeHashB64(actionHash)}`)
+      const live = yield* Effect.mapError(spaces.grants(cell.dna.hash, cell.agent, false), (e) =>
+        error("Internal", e.message))
+      if (
+        !live.some((g) =>
+          bytesEqual(g.actionHash, actionHash)
+        )
+      ) {
+        return yield* error(
+          "NotFound",
+          `cell has no live capability grant ${encodeHashB64(actionHash)}`,
+        )
       }
-      const target = yield* Effect.mapError(spaces.getAction(cell.dna.hash, actionHash), (e) => error("Internal", e.message))
-      if (target === null || target.action.type !== "create") return yield* error("NotFound", "the grant's action is missing")
+      const target = yield* Effect.mapError(spaces.getAction(cell.dna.hash, actionHash), (e) =>
+        error("Internal", e.message))
+      if (target === null || target.action.type !== "create") {
+        return yield* error("NotFound", "the grant's action is missing")
+      }
       const deletesEntry = target.action.entry_hash
       yield* write(cellId, (ws) =>
-        ws.append({ type: "delete", "deletes_address": actionHash, "deletes_entry_address": deletesEntry }, null).record
+        ws.append({
+          type: "delete",
+          "deletes_address": actionHash,
+          "deletes_entry_address": deletesEntry,
+        }, null).record
           .action_hash)
     })
 
@@ -125,7 +156,15 @@ export const makeCapabilities = Effect.gen(function* () {
           spaces.grants(cellId[0], cellId[1], includeRevoked),
           (e) => error("Internal", e.message),
         )
-        out.push([cellId, grants.map((g) => ({ grant: g.grant, actionHash: g.actionHash, createdAt: g.createdAt, revokedAt: g.revokedAt }))])
+        out.push([
+          cellId,
+          grants.map((g) => ({
+            grant: g.grant,
+            actionHash: g.actionHash,
+            createdAt: g.createdAt,
+            revokedAt: g.revokedAt,
+          })),
+        ])
       }
       return out
     })
@@ -134,6 +173,7 @@ export const makeCapabilities = Effect.gen(function* () {
 })
 
 /** Admin-side capability grants. */
-export class Capabilities extends Context.Service<Capabilities, CapabilitiesShape>()("conductor/workflow/Capabilities") {
+export class Capabilities
+  extends Context.Service<Capabilities, CapabilitiesShape>()("conductor/workflow/Capabilities") {
   static readonly layer = Layer.effect(Capabilities, makeCapabilities)
 }

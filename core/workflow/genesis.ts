@@ -243,7 +243,7 @@ export const runGenesis = (
         "agent_key": cell.agent,
         "dna_info": dnaInfo,
       })
-      const result = runValidateCallback(ribosome, ctx, payload)
+      const result = runValidateCallback(ribosome, ctx, payload, "genesis_self_check")
       ribosome.evictCell(cellKeyOf(ctx))
       if (result instanceof InvalidCommit) return yield* failed(result.detail)
       if (result.type === "invalid") {

@@ -51,13 +51,14 @@ const ValidateResult = Schema.Union([
 ])
 const decodeValidateResult = Schema.decodeUnknownExit(ValidateResult)
 
-/** Runs one `validate` callback and interprets its result. */
+/** Runs a `validate` (or `genesis_self_check`) callback and interprets its result. */
 export function runValidateCallback(
   ribosome: RibosomeShape,
   ctx: HostCallContext,
   payload: Uint8Array,
+  fn: "validate" | "genesis_self_check" = "validate",
 ): CallbackOutcome | InvalidCommit {
-  const outcome = ribosome.call(ctx, "validate", payload)
+  const outcome = ribosome.call(ctx, fn, payload)
   switch (outcome._tag) {
     case "Ok": {
       let raw: unknown
@@ -66,7 +67,7 @@ export function runValidateCallback(
       } catch {
         return new InvalidCommit({
           reason: "CallbackFailed",
-          detail: `${ctx.zome.name}/validate returned bytes that are not msgpack`,
+          detail: `${ctx.zome.name}/${fn} returned bytes that are not msgpack`,
         })
       }
       const decoded = decodeValidateResult(raw)
@@ -85,7 +86,7 @@ export function runValidateCallback(
     default:
       return new InvalidCommit({
         reason: "CallbackFailed",
-        detail: `${ctx.zome.name}/validate failed: ${outcome.message}`,
+        detail: `${ctx.zome.name}/${fn} failed: ${outcome.message}`,
       })
   }
 }

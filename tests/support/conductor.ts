@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime, PubSub } from "effect"
 import { packDirectory } from "../../core/bundle/mod.ts"
 import { decode, encode } from "../../core/codec/mod.ts"
 import { conductorServices } from "../../core/conductor/conductor_layer.ts"
@@ -16,6 +16,7 @@ import { Store } from "../../core/store/mod.ts"
 import { Apps } from "../../core/app/mod.ts"
 import { Cells, type RunningCell } from "../../core/cell/mod.ts"
 import { ZomeCalls } from "../../core/workflow/zome_call.ts"
+import { Signals } from "../../core/signals/mod.ts"
 
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url).pathname
@@ -89,4 +90,37 @@ export async function callZome(
     })
   }))
   return decode(output)
+}
+
+/** Collects every app signal published while it runs; `stop()` ends the subscription. */
+export function collectSignals(conductor: TestConductor) {
+  const received: Array<{ appId: string; zomeName: string; signal: unknown }> = []
+  const waiters: Array<{ count: number; resolve: () => void }> = []
+  const fiber = conductor.runFork(Effect.scoped(Effect.gen(function* () {
+    const signals = yield* Signals
+    const subscription = yield* signals.subscribe
+    while (true) {
+      const signal = yield* PubSub.take(subscription)
+      received.push({
+        appId: signal.appId,
+        zomeName: signal.zomeName,
+        signal: decode(signal.signal),
+      })
+      for (const waiter of [...waiters]) {
+        if (received.length >= waiter.count) {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          waiter.resolve()
+        }
+      }
+    }
+  })))
+  return {
+    received,
+    /** Resolves once at least `count` signals arrived. */
+    atLeast: (count: number) =>
+      received.length >= count
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ count, resolve })),
+    stop: () => conductor.runPromise(Fiber.interrupt(fiber)),
+  }
 }
