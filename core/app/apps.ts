@@ -113,6 +113,8 @@ interface StoredRole {
   readonly cloneLimit: number
   /** For use_existing: the cell of another app this role points to. */
   readonly existingCell: CellId | null
+  /** The role's DNA with this bundle's coordinators: what clones start from. */
+  readonly baseDnaFile: DnaFile | null
 }
 
 interface AppRow {
@@ -134,6 +136,7 @@ interface CellRow {
   enabled: number
   modifiers: Uint8Array
   "original_dna_hash": Uint8Array
+  "dna_file": Uint8Array
   "created_at": number
 }
 
@@ -194,8 +197,8 @@ export const makeApps = Effect.gen(function* () {
   const selectCells = q("SELECT * FROM cells WHERE app_id = ? ORDER BY created_at, clone_id")
   const selectCell = q("SELECT * FROM cells WHERE dna_hash = ? AND agent = ?")
   const insertCell = q(
-    `INSERT INTO cells (dna_hash, agent, app_id, role_name, clone_id, name, enabled, modifiers, original_dna_hash, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO cells (dna_hash, agent, app_id, role_name, clone_id, name, enabled, modifiers, original_dna_hash, dna_file, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
   const setCellEnabled = q("UPDATE cells SET enabled = ? WHERE dna_hash = ? AND agent = ?")
   const deleteCellRow = q("DELETE FROM cells WHERE dna_hash = ? AND agent = ?")
@@ -288,7 +291,7 @@ export const makeApps = Effect.gen(function* () {
     Effect.gen(function* () {
       for (const row of cellRows(appId)) {
         if (row.enabled !== 1) continue
-        const dna = yield* dnaOf(row.dna_hash)
+        const dna = decode(row.dna_file) as DnaFile
         const cell: RunningCell = {
           cellId: [row.dna_hash as DnaHash, row.agent as AgentPubKey],
           dna,
@@ -459,6 +462,7 @@ export const makeApps = Effect.gen(function* () {
             baseDna: cellId[0],
             cloneLimit: role.cloneLimit,
             existingCell: cellId,
+            baseDnaFile: null,
           })
           infos.set(role.name, { dnaHash: cellId[0] })
           continue
@@ -480,6 +484,7 @@ export const makeApps = Effect.gen(function* () {
           baseDna: dna.hash,
           cloneLimit: role.cloneLimit,
           existingCell: null,
+          baseDnaFile: dna,
         })
         infos.set(role.name, { dnaHash: dna.hash, overrides })
         if (strategy === "clone_only") continue
@@ -519,6 +524,7 @@ export const makeApps = Effect.gen(function* () {
           1,
           encode(modifiersWire(dna)),
           dna.hash,
+          encode(dna),
           installedAt,
         )
       }
@@ -556,7 +562,7 @@ export const makeApps = Effect.gen(function* () {
     Effect.gen(function* () {
       for (const cell of cellRows(row.app_id)) {
         if (chain.head(cell.dna_hash as DnaHash, cell.agent as AgentPubKey) !== null) continue
-        const dna = yield* dnaOf(cell.dna_hash)
+        const dna = decode(cell.dna_file) as DnaFile
         const running: RunningCell = {
           cellId: [cell.dna_hash as DnaHash, cell.agent as AgentPubKey],
           dna,
@@ -710,7 +716,7 @@ export const makeApps = Effect.gen(function* () {
           `role "${role.name}" allows ${role.cloneLimit} clone(s) and has ${clones.length}`,
         )
       }
-      const base = yield* dnaOf(role.baseDna)
+      const base = role.baseDnaFile ?? (yield* dnaOf(role.baseDna))
       const baseDef = decode(base.defBytes) as DnaDef
       const modifiers = {
         "network_seed": seed ?? baseDef.modifiers.network_seed,
@@ -750,6 +756,7 @@ export const makeApps = Effect.gen(function* () {
             1,
             encode(modifiersWire(dna)),
             base.hash,
+            encode(dna),
             createdAt,
           )
           const cell: RunningCell = {

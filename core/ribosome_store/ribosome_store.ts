@@ -227,8 +227,13 @@ export const makeRibosomeStore = Effect.gen(function* () {
       store.transaction(() => {
         deleteUnusedDnas.run()
         const used = new Set<string>()
-        for (const row of q("SELECT zomes FROM dnas").all() as Array<{ zomes: Uint8Array }>) {
-          const dna = decode(row.zomes) as DnaFile
+        // Cells carry their own coordinators, so their wasm counts as used too.
+        const files = [
+          ...(q("SELECT zomes AS file FROM dnas").all() as Array<{ file: Uint8Array }>),
+          ...(q("SELECT dna_file AS file FROM cells").all() as Array<{ file: Uint8Array }>),
+        ]
+        for (const row of files) {
+          const dna = decode(row.file) as DnaFile
           for (const zome of [...dna.integrity, ...dna.coordinators]) {
             used.add(hashKey(zome.wasmHash))
           }

@@ -121,8 +121,8 @@ export const registerDna = (
     const store = yield* RibosomeStore
     const def: DnaDef = dnaDefOf(resolved, modifiers)
     const hash = yield* dnaHash(def)
+    // Cells that share a DNA hash share integrity zomes; coordinators come from each bundle.
     const existing = yield* Effect.orDie(store.dna(hash))
-    if (existing !== undefined) return existing
     const invalid = (detail: string) =>
       new InstallFailed({ reason: "InvalidDna", detail: `DNA ${resolved.name}: ${detail}` })
 
@@ -161,6 +161,7 @@ export const registerDna = (
         exports: callableExports(loaded),
       })
     }
+    if (existing !== undefined) return { ...existing, coordinators, defBytes: encode(def) }
     const provisional: DnaFile = {
       hash,
       name: resolved.name,

@@ -7,6 +7,9 @@ import { Effect, Schema } from "effect"
 import { encodeHashB64 } from "../../hash/mod.ts"
 import { ANYWHERE, defineHostFn } from "./host_fn.ts"
 
+/** Longest trace message kept; longer ones are cut (a guest must not flood the log). */
+export const MAX_TRACE_CHARS = 16 * 1024
+
 export const trace = defineHostFn({
   name: "trace_1",
   input: Schema.Struct({
@@ -24,7 +27,12 @@ export const trace = defineHostFn({
       : level === "warn"
       ? Effect.logWarning
       : Effect.logError
-    return log(message).pipe(
+    const text = message.length > MAX_TRACE_CHARS
+      ? `${message.slice(0, MAX_TRACE_CHARS)}… (${
+        message.length - MAX_TRACE_CHARS
+      } more characters cut)`
+      : message
+    return log(text).pipe(
       Effect.annotateLogs({
         zome: ctx.zome.name,
         fn: ctx.fnName,

@@ -53,6 +53,7 @@ CREATE TABLE cells (
   enabled INTEGER NOT NULL,
   modifiers BLOB NOT NULL,
   original_dna_hash BLOB NOT NULL,
+  dna_file BLOB NOT NULL,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (dna_hash, agent)
 ) WITHOUT ROWID;
