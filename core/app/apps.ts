@@ -115,6 +115,8 @@ interface StoredRole {
   readonly existingCell: CellId | null
   /** The role's DNA with this bundle's coordinators: what clones start from. */
   readonly baseDnaFile: DnaFile | null
+  /** The membrane proof given at install, reused if genesis has to be retried. */
+  readonly membraneProof: Uint8Array | null
 }
 
 interface AppRow {
@@ -463,6 +465,7 @@ export const makeApps = Effect.gen(function* () {
             cloneLimit: role.cloneLimit,
             existingCell: cellId,
             baseDnaFile: null,
+            membraneProof: null,
           })
           infos.set(role.name, { dnaHash: cellId[0] })
           continue
@@ -485,6 +488,9 @@ export const makeApps = Effect.gen(function* () {
           cloneLimit: role.cloneLimit,
           existingCell: null,
           baseDnaFile: dna,
+          membraneProof: roleSettings?.type === "provisioned"
+            ? roleSettings.value?.membrane_proof ?? null
+            : null,
         })
         infos.set(role.name, { dnaHash: dna.hash, overrides })
         if (strategy === "clone_only") continue
@@ -572,8 +578,9 @@ export const makeApps = Effect.gen(function* () {
           label: cell.clone_id ?? cell.role_name,
           cloneId: cell.clone_id,
         }
+        const installed = rolesOf(row).find((r) => r.name === cell.role_name)?.membraneProof ?? null
         yield* Effect.mapError(
-          runGenesis(ribosome, running, proofs[cell.role_name] ?? null),
+          runGenesis(ribosome, running, proofs[cell.role_name] ?? installed),
           (e) => appError("GenesisFailed", e.detail),
         )
       }

@@ -1,0 +1,381 @@
+/**
+ * Installing and managing apps: malformed bundles, wasm and inputs are refused with errors that
+ * name the problem and leave nothing behind; genesis, duplicates, clone cells, deferred
+ * membrane proofs, disable/enable/uninstall, and a restart that keeps apps, cells and data.
+ *
+ * @module
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
+import { gzipSync } from "node:zlib"
+import { Effect } from "effect"
+import { type AppError, Apps } from "../../core/app/mod.ts"
+import { packDirectory } from "../../core/bundle/mod.ts"
+import { Cells } from "../../core/cell/mod.ts"
+import { encode } from "../../core/codec/mod.ts"
+import { Hasher } from "../../core/hash/mod.ts"
+import { Keystore } from "../../core/keystore/mod.ts"
+import { Store } from "../../core/store/mod.ts"
+import { callZome, makeConductor, packed, ROOT, type TestConductor } from "../support/conductor.ts"
+
+const TABLES = [
+  "agent_keys",
+  "wasm",
+  "dnas",
+  "apps",
+  "cells",
+  "actions",
+  "entries",
+  "links",
+  "dht_ops",
+  "cap_grants",
+]
+
+/** Row counts of every conductor table: "nothing written" means these do not change. */
+function snapshot(conductor: TestConductor) {
+  return conductor.runPromise(
+    Effect.map(Effect.service(Store), (store) =>
+      Object.fromEntries(
+        TABLES.map((
+          t,
+        ) => [t, (store.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]),
+      )),
+  )
+}
+
+function installError(
+  conductor: TestConductor,
+  request: Parameters<typeof Apps.Service.install>[0],
+) {
+  return conductor.runPromise(
+    Effect.flatMap(Effect.service(Apps), (apps) => Effect.flip(apps.install(request))),
+  )
+}
+
+function apps(conductor: TestConductor) {
+  return conductor.runPromise(Effect.service(Apps))
+}
+
+/** Packs a one-role hApp around a fixture DNA with the given manifest extras. */
+async function customHapp(dna: string, role: Record<string, unknown>, extra = "") {
+  const dir = await Deno.makeTempDir()
+  const yaml = `manifest_version: "0"
+name: custom
+${extra}
+roles:
+  - name: main
+    provisioning: ${JSON.stringify(role["provisioning"] ?? { strategy: "create", deferred: false })}
+    dna:
+      path: ${ROOT}tests/fixtures/dnas/${dna}
+      modifiers: {network_seed: null, properties: null}
+      installed_hash: null
+      clone_limit: ${role["clone_limit"] ?? 0}
+`
+  await Deno.writeTextFile(`${dir}/happ.yaml`, yaml)
+  const result = await Effect.runPromise(packDirectory(dir).pipe(Effect.provide(Hasher.layer)))
+  await Deno.remove(dir, { recursive: true })
+  return result.bytes
+}
+
+Deno.test("malformed bundles, wasm and inputs are refused and change nothing", async (t) => {
+  const conductor = makeConductor()
+  const before = await snapshot(conductor)
+  const expectRefused = async (
+    request: Parameters<typeof Apps.Service.install>[0],
+    reason: AppError["reason"],
+    text: string,
+  ) => {
+    const error = await installError(conductor, request)
+    assertEquals(error.reason, reason, error.detail)
+    assert(error.detail.includes(text), `${error.detail} should mention ${text}`)
+    assertEquals(await snapshot(conductor), before)
+  }
+
+  await t.step("bytes that are not a bundle", async () => {
+    await expectRefused(
+      { source: { type: "bytes", value: new Uint8Array([1, 2, 3]) } },
+      "InvalidBundle",
+      "gzip",
+    )
+    await expectRefused(
+      { source: { type: "bytes", value: gzipSync(new Uint8Array([0xc1, 0x00])) } },
+      "InvalidBundle",
+      "<bytes>",
+    )
+    await expectRefused(
+      { source: { type: "bytes", value: gzipSync(encode({ manifest: {}, resources: {} })) } },
+      "InvalidBundle",
+      "manifest",
+    )
+    await expectRefused(
+      { source: { type: "path", value: "/no/such/file.happ" } },
+      "InvalidBundle",
+      "/no/such/file.happ",
+    )
+  })
+
+  await t.step("wasm the conductor cannot run", async () => {
+    await expectRefused(
+      { source: { type: "bytes", value: await packed("tests/fixtures/happs/bad_import") } },
+      "InvalidDna",
+      "no_such_fn_1",
+    )
+    await expectRefused(
+      { source: { type: "bytes", value: await packed("tests/fixtures/happs/big_memory") } },
+      "InvalidDna",
+      "4200",
+    )
+  })
+
+  await t.step("inputs that do not fit the bundle or the keystore", async () => {
+    const happ = await packed("tests/fixtures/happs/noop")
+    await expectRefused(
+      { source: { type: "bytes", value: happ }, rolesSettings: { nope: { type: "provisioned" } } },
+      "InvalidInput",
+      "nope",
+    )
+    const hasher = await conductor.runPromise(Effect.service(Hasher))
+    const stranger = hasher.fromCore("agent", new Uint8Array(32).fill(1))
+    await expectRefused(
+      { source: { type: "bytes", value: happ }, agentKey: stranger },
+      "InvalidInput",
+      "not in this conductor's keystore",
+    )
+    await expectRefused(
+      { source: { type: "bytes", value: happ }, installedAppId: "" },
+      "InvalidInput",
+      "must not be empty",
+    )
+  })
+
+  await t.step(
+    "a genesis_self_check rejection fails the install; ignore_genesis_failure keeps a disabled app",
+    async () => {
+      const happ = await packed("tests/fixtures/happs/host_fns")
+      const settings = {
+        host_fns: {
+          type: "provisioned" as const,
+          value: { membrane_proof: new TextEncoder().encode("bad") },
+        },
+      }
+      const keysBefore = (await conductor.runPromise(Effect.service(Keystore))).list().length
+      await expectRefused(
+        { source: { type: "bytes", value: happ }, rolesSettings: settings },
+        "GenesisFailed",
+        "rejected it",
+      )
+      assertEquals((await conductor.runPromise(Effect.service(Keystore))).list().length, keysBefore)
+      const installed = await conductor.runPromise(
+        Effect.flatMap(Effect.service(Apps), (a) =>
+          a.install({
+            source: { type: "bytes", value: happ },
+            rolesSettings: settings,
+            ignoreGenesisFailure: true,
+            installedAppId: "kept",
+          })),
+      )
+      assertEquals(installed.status.type, "disabled")
+      assert(JSON.stringify(installed.status).includes("rejected it"))
+      const enable = await conductor.runPromise(
+        Effect.flatMap(Effect.service(Apps), (a) => Effect.flip(a.enable("kept"))),
+      )
+      assertEquals(enable.reason, "GenesisFailed")
+    },
+  )
+
+  await conductor.dispose()
+})
+
+Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
+  const conductor = makeConductor()
+  const happ = await packed("tests/fixtures/happs/noop")
+  const service = await apps(conductor)
+  const run = <A, E>(effect: Effect.Effect<A, E>) => conductor.runPromise(effect)
+
+  await t.step(
+    "install leaves the app disabled (never started) with its provisioned cell",
+    async () => {
+      const info = await run(
+        service.install({ source: { type: "bytes", value: happ }, installedAppId: "a1" }),
+      )
+      assertEquals(info.status, { type: "disabled", value: { type: "never_started" } })
+      assertEquals(info.cell_info["noop"]?.[0]?.type, "provisioned")
+      const duplicate = await run(
+        Effect.flip(
+          service.install({ source: { type: "bytes", value: happ }, installedAppId: "a1" }),
+        ),
+      )
+      assertEquals(duplicate.reason, "AlreadyExists")
+      const sameCell = await run(
+        Effect.flip(
+          service.install({
+            source: { type: "bytes", value: happ },
+            installedAppId: "a2",
+            agentKey: info.agent_pub_key,
+          }),
+        ),
+      )
+      assertEquals(sameCell.reason, "AlreadyExists")
+      assert(sameCell.detail.includes("already installed"))
+    },
+  )
+
+  await t.step("enable starts cells; disable stops them; enable again restarts them", async () => {
+    const info = await run(service.enable("a1"))
+    assertEquals(info.status, { type: "enabled" })
+    const cells = await conductor.runPromise(Effect.service(Cells))
+    const cell = cells.byApp("a1")[0]!
+    assertEquals(await callZome(conductor, cell, "noop", "noop", 42), 42)
+    await run(service.disable("a1"))
+    assertEquals(cells.byApp("a1").length, 0)
+    assertEquals((await run(service.info("a1")))?.status, {
+      type: "disabled",
+      value: { type: "user" },
+    })
+    await run(service.enable("a1"))
+    assertEquals(await callZome(conductor, cells.byApp("a1")[0]!, "noop", "echo_len", "abc"), 4)
+  })
+
+  await t.step("list filters by status, newest first", async () => {
+    await run(service.install({ source: { type: "bytes", value: happ }, installedAppId: "a3" }))
+    assertEquals((await run(service.list(null))).map((a) => a.installed_app_id), ["a3", "a1"])
+    assertEquals((await run(service.list("enabled"))).map((a) => a.installed_app_id), ["a1"])
+    assertEquals((await run(service.list("disabled"))).map((a) => a.installed_app_id), ["a3"])
+  })
+
+  await t.step("uninstall removes the app, its cells and their data", async () => {
+    const before = await snapshot(conductor)
+    await run(service.uninstall("a1", false))
+    assertEquals(await run(service.info("a1")), null)
+    const after = await snapshot(conductor)
+    assertEquals(after["apps"], before["apps"]! - 1)
+    assertEquals(after["cells"], before["cells"]! - 1)
+    assert(after["actions"]! < before["actions"]!)
+    assertEquals((await run(Effect.flip(service.enable("a1")))).reason, "NotFound")
+  })
+
+  await conductor.dispose()
+})
+
+Deno.test("clone cells: create, disable, enable, delete, with role.N ids and a limit", async () => {
+  const conductor = makeConductor()
+  const service = await apps(conductor)
+  const run = <A, E>(effect: Effect.Effect<A, E>) => conductor.runPromise(effect)
+  const happ = await customHapp("host_fns", { clone_limit: 2 })
+  await run(service.install({ source: { type: "bytes", value: happ }, installedAppId: "c" }))
+  await run(service.enable("c"))
+  const refused = await run(
+    Effect.flip(service.createClone("c", { roleName: "main", modifiers: {} })),
+  )
+  assertEquals(refused.reason, "InvalidInput")
+  const first = await run(
+    service.createClone("c", {
+      roleName: "main",
+      modifiers: { network_seed: "one" },
+      name: "first",
+    }),
+  )
+  assertEquals(first.clone_id, "main.0")
+  assertEquals(first.name, "first")
+  const second = await run(
+    service.createClone("c", { roleName: "main", modifiers: { properties: { n: 2 } } }),
+  )
+  assertEquals(second.clone_id, "main.1")
+  assertEquals(
+    (await run(
+      Effect.flip(
+        service.createClone("c", { roleName: "main", modifiers: { network_seed: "three" } }),
+      ),
+    )).reason,
+    "CloneLimitReached",
+  )
+  const cells = await conductor.runPromise(Effect.service(Cells))
+  const clone = cells.get(first.cell_id)!
+  assertEquals(await callZome(conductor, clone, "host_fns", "init_count"), 1)
+  await run(service.disableClone("c", { type: "clone_id", value: "main.0" }))
+  assertEquals(cells.get(first.cell_id), undefined)
+  const info = await run(service.info("c"))
+  assertEquals(
+    info?.cell_info["main"]?.map((c) =>
+      c.type === "cloned" ? `${c.value.clone_id}:${c.value.enabled}` : c.type
+    ),
+    ["provisioned", "main.1:true", "main.0:false"],
+  )
+  const reenabled = await run(
+    service.enableClone("c", { type: "dna_hash", value: first.cell_id[0] }),
+  )
+  assertEquals(reenabled.enabled, true)
+  assertEquals(
+    (await run(Effect.flip(service.deleteClone("c", { type: "clone_id", value: "main.0" }))))
+      .reason,
+    "WrongStatus",
+  )
+  await run(service.disableClone("c", { type: "clone_id", value: "main.0" }))
+  await run(service.deleteClone("c", { type: "clone_id", value: "main.0" }))
+  // A deleted clone's index is never reused.
+  const third = await run(
+    service.createClone("c", { roleName: "main", modifiers: { network_seed: "three" } }),
+  )
+  assertEquals(third.clone_id, "main.2")
+  await conductor.dispose()
+})
+
+Deno.test("deferred membrane proofs: awaiting, provided, enabled", async () => {
+  const conductor = makeConductor()
+  const service = await apps(conductor)
+  const run = <A, E>(effect: Effect.Effect<A, E>) => conductor.runPromise(effect)
+  const happ = await customHapp("host_fns", {}, "allow_deferred_memproofs: true")
+  const info = await run(
+    service.install({ source: { type: "bytes", value: happ }, installedAppId: "m" }),
+  )
+  assertEquals(info.status, { type: "awaiting_memproofs" })
+  assertEquals((await run(Effect.flip(service.enable("m")))).reason, "WrongStatus")
+  const bad = await run(
+    Effect.flip(service.provideMemproofs("m", { main: new TextEncoder().encode("bad") })),
+  )
+  assertEquals(bad.reason, "GenesisFailed")
+  await run(service.provideMemproofs("m", { main: new TextEncoder().encode("welcome") }))
+  assertEquals((await run(service.info("m")))?.status, {
+    type: "disabled",
+    value: { type: "not_started_after_providing_memproofs" },
+  })
+  await run(service.enableAfterMemproofs("m"))
+  assertEquals((await run(service.info("m")))?.status, { type: "enabled" })
+  await conductor.dispose()
+})
+
+Deno.test("apps, cells and chains survive a restart", async () => {
+  const dir = await Deno.makeTempDir()
+  const file = `${dir}/conductor.sqlite3`
+  const first = makeConductor({ file })
+  const service = await apps(first)
+  await first.runPromise(
+    service.install({
+      source: { type: "bytes", value: await packed("examples/forum") },
+      installedAppId: "forum",
+    }),
+  )
+  await first.runPromise(service.enable("forum"))
+  const cell = (await first.runPromise(Effect.service(Cells))).byApp("forum")[0]!
+  await callZome(first, cell, "forum", "create_post", { title: "Before restart", body: "kept" })
+  await first.dispose()
+
+  const second = makeConductor({ file })
+  const restarted = (await second.runPromise(Effect.service(Cells))).byApp("forum")
+  assertEquals(restarted.length, 1)
+  const posts = await callZome(second, restarted[0]!, "forum", "list_posts", null) as Array<
+    { title: string }
+  >
+  assertEquals(posts.map((p) => p.title), ["Before restart"])
+  await callZome(second, restarted[0]!, "forum", "create_post", {
+    title: "After restart",
+    body: "also kept",
+  })
+  assertEquals(
+    (await second.runPromise(Effect.flatMap(Effect.service(Apps), (a) => a.list(null)))).map((a) =>
+      a.status.type
+    ),
+    ["enabled"],
+  )
+  await second.dispose()
+  await Deno.remove(dir, { recursive: true })
+})
