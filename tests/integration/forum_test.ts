@@ -14,7 +14,14 @@ import { ConductorConfig } from "../../core/config/mod.ts"
 import type { RunningCell } from "../../core/cell/mod.ts"
 import { bytesEqual, encodeHashB64, toBase64Url } from "../../core/hash/mod.ts"
 import { ZomeCalls } from "../../core/workflow/zome_call.ts"
-import { callZome, collectSignals, installApp, makeConductor, packed, type TestConductor } from "../support/conductor.ts"
+import {
+  callZome,
+  collectSignals,
+  installApp,
+  makeConductor,
+  packed,
+  type TestConductor,
+} from "../support/conductor.ts"
 
 const CONFIG = `
 log: {level: error}
@@ -25,12 +32,34 @@ http:
       alice: [forum/list_posts, forum/get_post]
 `
 
-type Post = { hash: Uint8Array; author: Uint8Array; title: string; body: string; updated_at: number; created_at: number }
+type Post = {
+  hash: Uint8Array
+  author: Uint8Array
+  title: string
+  body: string
+  updated_at: number
+  created_at: number
+}
 
-function failure(conductor: TestConductor, cell: RunningCell, fn: string, payload: unknown, provenance = cell.agent) {
+function failure(
+  conductor: TestConductor,
+  cell: RunningCell,
+  fn: string,
+  payload: unknown,
+  provenance = cell.agent,
+) {
   return conductor.runPromise(Effect.gen(function* () {
     const calls = yield* ZomeCalls
-    return yield* Effect.flip(calls.call({ cellId: cell.cellId, zome: "forum", fn, payload: encode(payload), provenance, capSecret: null }))
+    return yield* Effect.flip(
+      calls.call({
+        cellId: cell.cellId,
+        zome: "forum",
+        fn,
+        payload: encode(payload),
+        provenance,
+        capSecret: null,
+      }),
+    )
   }))
 }
 
@@ -40,7 +69,8 @@ Deno.test("the forum example with two agents", async (t) => {
   const alice = (await installApp(conductor, happ, "alice"))["forum"]!
   const bob = (await installApp(conductor, happ, "bob"))["forum"]!
   assert(bytesEqual(alice.dna.hash, bob.dna.hash), "same DNA, same space")
-  const as = (cell: RunningCell, fn: string, payload: unknown = null) => callZome(conductor, cell, "forum", fn, payload)
+  const as = (cell: RunningCell, fn: string, payload: unknown = null) =>
+    callZome(conductor, cell, "forum", fn, payload)
 
   let first: Uint8Array
   await t.step("posts are created, listed newest first, and announced by post_commit", async () => {
@@ -50,24 +80,39 @@ Deno.test("the forum example with two agents", async (t) => {
     const posts = await as(alice, "list_posts") as Array<Post>
     assertEquals(posts.map((p) => p.title), ["Hi", "Welcome"])
     assert(bytesEqual(posts[1]!.author, alice.agent))
-    while (signals.received.filter((s) => (s.signal as { type?: string }).type === "post_created").length < 2) {
+    while (
+      signals.received.filter((s) => (s.signal as { type?: string }).type === "post_created")
+        .length < 2
+    ) {
       await signals.atLeast(signals.received.length + 1)
     }
-    const created = signals.received.filter((s) => (s.signal as { type?: string }).type === "post_created")
+    const created = signals.received.filter((s) =>
+      (s.signal as { type?: string }).type === "post_created"
+    )
     assert(created.some((s) => bytesEqual((s.signal as { hash: Uint8Array }).hash, second)))
     await signals.stop()
   })
 
   await t.step("the integrity zome's rules refuse bad content", async () => {
-    const long = await failure(conductor, alice, "create_post", { title: "x".repeat(201), body: "b" })
+    const long = await failure(conductor, alice, "create_post", {
+      title: "x".repeat(201),
+      body: "b",
+    })
     assert(long.reason === "GuestError" || long.reason === "InvalidCommit", long.detail)
     assert(/title/i.test(long.detail), long.detail)
-    const noPost = await failure(conductor, bob, "create_comment", { post_hash: alice.agent, body: "to nowhere" })
+    const noPost = await failure(conductor, bob, "create_comment", {
+      post_hash: alice.agent,
+      body: "to nowhere",
+    })
     assert(noPost.detail.length > 0)
   })
 
   await t.step("only the author may edit or delete a post", async () => {
-    const edit = await failure(conductor, bob, "update_post", { hash: first, title: "Hijacked", body: "no" })
+    const edit = await failure(conductor, bob, "update_post", {
+      hash: first,
+      title: "Hijacked",
+      body: "no",
+    })
     assert(/author/i.test(edit.detail), edit.detail)
     await as(alice, "update_post", { hash: first, title: "Welcome!", body: "First post, edited" })
     const post = await as(bob, "get_post", { hash: first }) as Post
@@ -80,7 +125,9 @@ Deno.test("the forum example with two agents", async (t) => {
   await t.step("comments from anyone, listed oldest first", async () => {
     await as(bob, "create_comment", { post_hash: first, body: "Nice" })
     await as(alice, "create_comment", { post_hash: first, body: "Thanks" })
-    const comments = await as(alice, "list_comments", { post_hash: first }) as Array<{ body: string }>
+    const comments = await as(alice, "list_comments", { post_hash: first }) as Array<
+      { body: string }
+    >
     assertEquals(comments.map((c) => c.body), ["Nice", "Thanks"])
     const empty = await failure(conductor, bob, "create_comment", { post_hash: first, body: "" })
     assert(empty.detail.length > 0)
@@ -89,10 +136,20 @@ Deno.test("the forum example with two agents", async (t) => {
   await t.step("init's unrestricted grant lets others read a cell, not write to it", async () => {
     const posts = await conductor.runPromise(Effect.gen(function* () {
       const calls = yield* ZomeCalls
-      return yield* calls.call({ cellId: alice.cellId, zome: "forum", fn: "list_posts", payload: encode(null), provenance: bob.agent, capSecret: null })
+      return yield* calls.call({
+        cellId: alice.cellId,
+        zome: "forum",
+        fn: "list_posts",
+        payload: encode(null),
+        provenance: bob.agent,
+        capSecret: null,
+      })
     }))
     assert(posts.length > 1)
-    const write = await failure(conductor, alice, "create_post", { title: "As bob", body: "on alice's cell" }, bob.agent)
+    const write = await failure(conductor, alice, "create_post", {
+      title: "As bob",
+      body: "on alice's cell",
+    }, bob.agent)
     assertEquals(write.reason, "Unauthorized")
   })
 
@@ -102,51 +159,91 @@ Deno.test("the forum example with two agents", async (t) => {
     assertEquals((await as(bob, "list_posts") as Array<Post>).map((p) => p.title), ["Hi"])
   })
 
-  await t.step("the HTTP gateway serves allowed functions with hc-http-gw's status codes", async () => {
-    const config = await conductor.runPromise(Effect.service(ConductorConfig))
-    const app = makeHttpApp((effect) => conductor.runPromise(effect), config, performance.now())
-    const dna = encodeHashB64(alice.dna.hash)
-    const payload = (value: unknown) => toBase64Url(new TextEncoder().encode(JSON.stringify(value)))
-    const list = await app.request(`/${dna}/alice/forum/list_posts`)
-    assertEquals(list.status, 200)
-    const posts = await list.json() as Array<{ title: string; hash: Array<number> }>
-    assertEquals(posts.map((p) => p.title), ["Hi"])
-    assertEquals(posts[0]!.hash.length, 39) // msgpack bin becomes an array of bytes, as hc-http-gw does
-    const one = await app.request(`/${dna}/alice/forum/get_post?payload=${payload({ hash: posts[0]!.hash })}`)
-    assertEquals(one.status, 500) // JSON has no bin: the zome rejects an array where it needs a hash
-    assertEquals((await app.request(`/${dna}/bob/forum/list_posts`)).status, 403)
-    assertEquals((await app.request(`/${dna}/alice/forum/create_post`)).status, 403)
-    assertEquals((await app.request(`/uhC0kNOTAHASH/alice/forum/list_posts`)).status, 400)
-    assertEquals((await app.request(`/${dna}/alice/forum/list_posts?payload=%%%`)).status, 400)
-    assertEquals((await app.request(`/${dna}/alice/forum/list_posts?payload=${"A".repeat(20000)}`)).status, 400)
-    assertEquals((await app.request(`/${dna}/alice/forum/list_posts?payload=${payload(null).slice(0, 2)}x`)).status, 400)
-    const otherDna = encodeHashB64(alice.dna.hash.slice().fill(7, 3, 35))
-    assertEquals((await app.request(`/${otherDna}/alice/forum/list_posts`)).status, 400) // location bytes no longer match
-    assertEquals((await app.request(`/${dna}/alice/forum/list_posts`, { method: "POST" })).status, 405)
-    const body = await (await app.request(`/${dna}/bob/forum/list_posts`)).json()
-    assert(typeof body.error === "string")
-  })
+  await t.step(
+    "the HTTP gateway serves allowed functions with hc-http-gw's status codes",
+    async () => {
+      const config = await conductor.runPromise(Effect.service(ConductorConfig))
+      const app = makeHttpApp((effect) => conductor.runPromise(effect), config, performance.now())
+      const dna = encodeHashB64(alice.dna.hash)
+      const payload = (value: unknown) =>
+        toBase64Url(new TextEncoder().encode(JSON.stringify(value)))
+      const list = await app.request(`/${dna}/alice/forum/list_posts`)
+      assertEquals(list.status, 200)
+      const posts = await list.json() as Array<{ title: string; hash: Array<number> }>
+      assertEquals(posts.map((p) => p.title), ["Hi"])
+      assertEquals(posts[0]!.hash.length, 39) // msgpack bin becomes an array of bytes, as hc-http-gw does
+      const one = await app.request(
+        `/${dna}/alice/forum/get_post?payload=${payload({ hash: posts[0]!.hash })}`,
+      )
+      assertEquals(one.status, 500) // JSON has no bin: the zome rejects an array where it needs a hash
+      assertEquals((await app.request(`/${dna}/bob/forum/list_posts`)).status, 403)
+      assertEquals((await app.request(`/${dna}/alice/forum/create_post`)).status, 403)
+      assertEquals((await app.request(`/uhC0kNOTAHASH/alice/forum/list_posts`)).status, 400)
+      assertEquals((await app.request(`/${dna}/alice/forum/list_posts?payload=%%%`)).status, 400)
+      assertEquals(
+        (await app.request(`/${dna}/alice/forum/list_posts?payload=${"A".repeat(20000)}`)).status,
+        400,
+      )
+      assertEquals(
+        (await app.request(`/${dna}/alice/forum/list_posts?payload=${payload(null).slice(0, 2)}x`))
+          .status,
+        400,
+      )
+      const otherDna = encodeHashB64(alice.dna.hash.slice().fill(7, 3, 35))
+      assertEquals((await app.request(`/${otherDna}/alice/forum/list_posts`)).status, 400) // location bytes no longer match
+      assertEquals(
+        (await app.request(`/${dna}/alice/forum/list_posts`, { method: "POST" })).status,
+        405,
+      )
+      const body = await (await app.request(`/${dna}/bob/forum/list_posts`)).json()
+      assert(typeof body.error === "string")
+    },
+  )
 
   await t.step("the JSON admin API lists, calls and manages apps", async () => {
     const config = await conductor.runPromise(Effect.service(ConductorConfig))
     const app = makeHttpApp((effect) => conductor.runPromise(effect), config, performance.now())
-    const apps = await (await app.request("/api/apps")).json() as Array<{ installed_app_id: string; agent_pub_key: string }>
+    const apps = await (await app.request("/api/apps")).json() as Array<
+      { installed_app_id: string; agent_pub_key: string }
+    >
     assertEquals(apps.map((a) => a.installed_app_id).sort(), ["alice", "bob"])
     assert(apps[0]!.agent_pub_key.startsWith("uhCAk"))
-    const called = await app.request("/api/apps/bob/call/forum/forum/list_posts", { method: "POST", body: "null" })
+    const called = await app.request("/api/apps/bob/call/forum/forum/list_posts", {
+      method: "POST",
+      body: "null",
+    })
     assertEquals(called.status, 200)
     assertEquals((await called.json() as Array<{ title: string }>)[0]!.title, "Hi")
-    assertEquals((await app.request("/api/apps/nobody/call/forum/forum/list_posts", { method: "POST" })).status, 404)
-    assertEquals((await app.request("/api/apps/bob/call/forum/forum/nope", { method: "POST" })).status, 404)
+    assertEquals(
+      (await app.request("/api/apps/nobody/call/forum/forum/list_posts", { method: "POST" }))
+        .status,
+      404,
+    )
+    assertEquals(
+      (await app.request("/api/apps/bob/call/forum/forum/nope", { method: "POST" })).status,
+      404,
+    )
     assertEquals((await app.request("/api/apps/bob/disable", { method: "POST" })).status, 200)
-    assertEquals((await app.request("/api/apps/bob/call/forum/forum/list_posts", { method: "POST" })).status, 404)
+    assertEquals(
+      (await app.request("/api/apps/bob/call/forum/forum/list_posts", { method: "POST" })).status,
+      404,
+    )
     assertEquals((await app.request("/api/apps/bob", { method: "DELETE" })).status, 200)
     assertEquals((await app.request("/api/apps/bob")).status, 404)
     const metrics = await (await app.request("/metrics")).text()
-    assert(metrics.includes('conductor_zome_calls_total{cell="alice/forum",zome="forum",fn="create_post",outcome="ok"}'), metrics.slice(0, 400))
+    assert(
+      metrics.includes(
+        'conductor_zome_calls_total{cell="alice/forum",zome="forum",fn="create_post",outcome="ok"}',
+      ),
+      metrics.slice(0, 400),
+    )
     assert(metrics.includes("conductor_zome_call_duration_seconds_bucket"))
     assertEquals((await (await app.request("/health")).json()).status, "ok")
-    const bad = await app.request("/api/apps", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })
+    const bad = await app.request("/api/apps", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    })
     assertEquals(bad.status, 400)
     const installed = await app.request("/api/apps?installed_app_id=carol&enable=true", {
       method: "POST",
