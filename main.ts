@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { Cause, Console, Context, Effect, Exit, Layer } from "effect"
 import { parseArgs } from "node:util"
 import { HttpServerLayer } from "./core/admin/http_server.ts"
 import { initCommand } from "./core/cli/init.ts"
@@ -67,7 +67,15 @@ function program(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
         Layer.provideMerge(services),
         Layer.provide(LoggingLayer),
       )
-      return Layer.launch(conductor.pipe(Layer.provide(configLayer(values.config))))
+      // Interfaces listen first; the keystore's key derivation finishes in the background, and
+      // a wrong passphrase then stops the conductor with a clear error.
+      return Effect.scoped(Effect.gen(function* () {
+        const context = yield* Layer.build(
+          conductor.pipe(Layer.provideMerge(configLayer(values.config))),
+        )
+        yield* Context.get(context, Keystore).ready
+        return yield* Effect.never
+      }))
     }
     case "init":
       return initCommand(rest[0] ?? "conductor.yaml", values.force ?? false)

@@ -8,6 +8,7 @@
 import { Console, Effect, Schema } from "effect"
 import { Chain } from "../chain/mod.ts"
 import { type AgentPubKey, type DnaHash, encodeHashB64 } from "../hash/mod.ts"
+import { Keystore } from "../keystore/mod.ts"
 import { Store } from "../store/mod.ts"
 
 /** One or more chains did not verify. */
@@ -20,6 +21,8 @@ export class VerifyFailed
 
 /** Verifies every chain; prints one line per chain. */
 export const verifyCommand = Effect.gen(function* () {
+  // A wrong passphrase is reported even though verifying needs no key.
+  yield* (yield* Keystore).ready
   const store = yield* Store
   const chain = yield* Chain
   const chains = store.prepare(

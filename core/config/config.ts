@@ -63,6 +63,13 @@ function lineOf(
   return null
 }
 
+/** Adds the offending value to a message when it is a short scalar. */
+function withActual(message: string, actual: unknown): string {
+  if (actual === undefined || (actual !== null && typeof actual === "object")) return message
+  const shown = JSON.stringify(actual)
+  return shown.length > 60 ? message : `${message}, got ${shown}`
+}
+
 /** Parses and decodes config text. Pure apart from the injected environment. */
 export function parseConfig(
   text: string,
@@ -104,7 +111,7 @@ export function parseConfig(
           file: source,
           keyPath: keyPath.map(String).join("."),
           line: lineOf(doc, counter, keyPath),
-          detail: issue?.message ?? error.message,
+          detail: withActual(issue?.message ?? error.message, doc.getIn(keyPath)),
         })
       }),
     )
