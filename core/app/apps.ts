@@ -640,8 +640,8 @@ export const makeApps = Effect.gen(function* () {
   }
 
   const deleteCellData = (dna: Uint8Array, agent: Uint8Array) => {
-    const actionsOf = "SELECT hash FROM actions WHERE dna_hash = ? AND author = ?"
-    q(`DELETE FROM dht_ops WHERE action_hash IN (${actionsOf})`).run(dna, agent)
+    q("DELETE FROM dht_ops WHERE action_id IN (SELECT id FROM actions WHERE dna_hash = ? AND author = ?)")
+      .run(dna, agent)
     q("DELETE FROM links WHERE dna_hash = ? AND author = ?").run(dna, agent)
     q("DELETE FROM cap_grants WHERE dna_hash = ? AND author = ?").run(dna, agent)
     const entries = q(

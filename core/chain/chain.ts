@@ -170,6 +170,7 @@ export const makeChain = Effect.gen(function* () {
     yield* Effect.try({
       try: () =>
         store.transaction(() => {
+          const integrated = []
           for (const { record, entryPrivate } of pending) {
             const { action } = record
             const entryType = action.type === "create" || action.type === "update"
@@ -178,7 +179,7 @@ export const makeChain = Effect.gen(function* () {
             const entryHash = action.type === "create" || action.type === "update"
               ? action.entry_hash
               : null
-            insertAction.run(
+            const inserted = insertAction.run(
               record.action_hash,
               dna,
               agent,
@@ -195,8 +196,9 @@ export const makeChain = Effect.gen(function* () {
             if (record.entry !== null && entryHash !== null) {
               insertEntry.run(entryHash, encode(record.entry))
             }
+            integrated.push({ record, entryPrivate, actionId: Number(inserted.lastInsertRowid) })
           }
-          Effect.runSync(spaces.integrate(dna, pending))
+          Effect.runSync(spaces.integrate(dna, integrated))
         }),
       catch: (cause) =>
         new ChainError({

@@ -16,7 +16,7 @@ Deno.test("parseConfig gives every default for an empty file", () => {
   assert(Exit.isSuccess(exit))
   assertEquals(exit.value.dataDirPath, "/srv/work/conductor-data")
   assertEquals(exit.value.admin_interfaces[0]?.driver.port, 4444)
-  assertEquals(exit.value.storage.synchronous, "full")
+  assertEquals(exit.value.storage.synchronous, "normal")
   assertEquals(exit.value.passphrase, undefined)
 })
 

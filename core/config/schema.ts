@@ -78,8 +78,11 @@ export const TasksConfig = Schema.Struct({
 })
 
 export const StorageConfig = Schema.Struct({
-  /** `full` syncs every commit to disk; `normal` survives a process crash but not a power loss. */
-  synchronous: withDefault(Schema.Literals(["full", "normal"]), "full"),
+  /**
+   * `normal` (SQLite WAL, Holochain's default) survives a crash of the process; a power loss may
+   * lose the last commits. `full` fsyncs every commit.
+   */
+  synchronous: withDefault(Schema.Literals(["full", "normal"]), "normal"),
 })
 
 export const LogConfig = Schema.Struct({

@@ -60,8 +60,9 @@ tasks:
   post_commit_retries: 3
 
 storage:
-  # full: every commit is fsynced; normal: survives a crash of the process, not of the machine.
-  synchronous: full
+  # normal (SQLite WAL, Holochain's default): nothing committed is lost when the process crashes;
+  # a power loss may lose the last commits. full: every commit is fsynced (slower).
+  synchronous: normal
 
 log:
   level: info # trace, debug, info, warn, error

@@ -11,11 +11,12 @@
 import { Context, Effect, Layer } from "effect"
 import { decode, encode } from "../codec/mod.ts"
 import type { ActionHash, AgentPubKey, DnaHash } from "../hash/mod.ts"
-import { bytesEqual, Hasher, hashKey, hashTypeOf } from "../hash/mod.ts"
+import { bytesEqual, hashKey, hashTypeOf } from "../hash/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
 import {
   type Action,
   type CapGrant,
+  DHT_OP_TYPES,
   type Entry,
   opsForAction,
   type Record,
@@ -73,6 +74,8 @@ export interface LiveGrant {
 export interface IntegrationRecord {
   readonly record: Record
   readonly entryPrivate: boolean
+  /** The row id the chain stored the action under. */
+  readonly actionId: number
 }
 
 /** What a space offers. Every method is synchronous underneath; reads never block on I/O. */
@@ -147,10 +150,9 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 /** Builds the local-only spaces over the Store. */
 export const makeLocalSpaces = Effect.gen(function* () {
   const store = yield* Store
-  const hasher = yield* Hasher
   const q = store.prepare
   const insertOp = q(
-    "INSERT OR IGNORE INTO dht_ops (hash, dna_hash, type, basis, action_hash, validation_status, when_integrated) VALUES (?, ?, ?, ?, ?, 'valid', ?)",
+    "INSERT OR IGNORE INTO dht_ops (action_id, type, basis, validation_status, when_integrated) VALUES (?, ?, ?, 'valid', ?)",
   )
   const insertLink = q(
     "INSERT OR IGNORE INTO links (create_hash, dna_hash, base, target, zome_index, link_type, tag, author, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,7 +192,9 @@ export const makeLocalSpaces = Effect.gen(function* () {
   const selectGrants = q(
     "SELECT action_hash, tag, access_type, secret, assignees, functions, created_at, revoked_at FROM cap_grants WHERE dna_hash = ? AND author = ? ORDER BY created_at",
   )
-  const countOps = q("SELECT count(*) AS n FROM dht_ops WHERE dna_hash = ?")
+  const countOps = q(
+    "SELECT count(*) AS n FROM dht_ops o JOIN actions a ON a.id = o.action_id WHERE a.dna_hash = ?",
+  )
   const sumBytes = q(
     "SELECT coalesce(sum(length(a.body)), 0) + coalesce(sum((SELECT length(e.body) FROM entries e WHERE e.hash = a.entry_hash)), 0) AS n FROM actions a WHERE a.dna_hash = ?",
   )
@@ -218,11 +222,10 @@ export const makeLocalSpaces = Effect.gen(function* () {
 
   const integrate = (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>) =>
     attempt("Spaces.integrate", () => {
-      for (const { record, entryPrivate } of records) {
+      for (const { record, entryPrivate, actionId } of records) {
         const { action, action_hash: hash } = record
         for (const op of opsForAction(action, hash, !entryPrivate)) {
-          const opHash = hasher.hashContent("dht_op", encode([op.type, hash]))
-          insertOp.run(opHash, dna, op.type, op.basis, hash, action.timestamp)
+          insertOp.run(actionId, DHT_OP_TYPES.indexOf(op.type), op.basis, action.timestamp)
         }
         switch (action.type) {
           case "create_link":

@@ -27,7 +27,10 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 
 /** Options of `Store.make`. */
 export interface StoreOptions {
-  /** `full` fsyncs every commit; `normal` survives a process crash but not a power loss. @default "full" */
+  /**
+   * `normal` (WAL) survives a crash of the process but may lose the last commits on a power loss;
+   * `full` fsyncs every commit. @default "normal"
+   */
   readonly synchronous?: "full" | "normal"
 }
 
@@ -78,7 +81,7 @@ export function openStore(file: string, options: StoreOptions = {}): StoreShape 
   const db = new DatabaseSync(file)
   try {
     db.exec("PRAGMA journal_mode = WAL")
-    db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`)
+    db.exec(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
     db.exec("PRAGMA foreign_keys = ON")
     db.exec("PRAGMA busy_timeout = 5000")
     migrate(db)
@@ -156,6 +159,14 @@ export class Store extends Context.Service<Store, StoreShape>()("conductor/store
       })
     }),
   )
+
+  /** A database at `file` with the configured durability (tests and tools). */
+  static readonly layerAt = (file: string) =>
+    Layer.effect(
+      Store,
+      Effect.flatMap(Effect.service(ConductorConfig), (config) =>
+        Store.make(file, { synchronous: config.storage.synchronous })),
+    )
 
   /** An in-memory database, for tests. */
   static readonly layerMemory = Layer.effect(Store, Store.make(":memory:"))

@@ -24,6 +24,9 @@ import { tasksFinished } from "../metrics/mod.ts"
 import { Store } from "../store/mod.ts"
 import { nowMicros } from "../time/mod.ts"
 
+/** Outcomes kept in memory for `recent`; older ones are read from the database. */
+const RECENT_OUTCOMES = 1000
+
 /** A task attempt that did not finish in time. */
 export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
   afterMs: Schema.Number,
@@ -90,6 +93,24 @@ export class TaskManager
         "DELETE FROM task_outcomes WHERE id <= (SELECT max(id) - 10000 FROM task_outcomes)",
       )
       let next = 0
+      // Outcomes are kept in memory at once and written to the database in batches: one
+      // transaction (one fsync) per second at most, instead of one per task.
+      const recentOutcomes: Array<TaskOutcome> = []
+      const unsaved: Array<TaskOutcome> = []
+      const flush = Effect.suspend(() => {
+        if (unsaved.length === 0) return Effect.void
+        const batch = unsaved.splice(0, unsaved.length)
+        return Effect.try(() =>
+          store.transaction(() => {
+            for (const o of batch) {
+              insert.run(o.kind, o.subject, o.attempts, o.outcome, o.detail, o.finishedAt)
+            }
+            prune.run()
+          })
+        ).pipe(Effect.catch((cause) => Effect.logError("cannot record task outcomes", cause)))
+      })
+      yield* Effect.addFinalizer(() => flush)
+      yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced("1 second")))
 
       const record = (
         task: TaskSpec,
@@ -99,11 +120,17 @@ export class TaskManager
       ) =>
         Effect.gen(function* () {
           const finishedAt = yield* nowMicros
-          yield* Effect.try(() => {
-            insert.run(task.kind, task.subject, attempts, outcome, detail, finishedAt)
-            // Keep the table bounded: the last 10k outcomes are plenty for diagnosis.
-            if (finishedAt % 64 === 0) prune.run()
-          }).pipe(Effect.catch((cause) => Effect.logError("cannot record task outcome", cause)))
+          const done: TaskOutcome = {
+            kind: task.kind,
+            subject: task.subject,
+            attempts,
+            outcome,
+            detail,
+            finishedAt,
+          }
+          recentOutcomes.unshift(done)
+          if (recentOutcomes.length > RECENT_OUTCOMES) recentOutcomes.length = RECENT_OUTCOMES
+          unsaved.push(done)
           yield* Metric.update(
             Metric.withAttributes(tasksFinished, { kind: task.kind, outcome }),
             1,
@@ -164,21 +191,24 @@ export class TaskManager
         awaitIdle: FiberMap.awaitEmpty(fibers),
         running: FiberMap.size(fibers),
         recent: (limit) =>
-          (select.all(limit) as Array<{
-            kind: string
-            subject: string
-            attempts: number
-            outcome: TaskOutcome["outcome"]
-            detail: string | null
-            "finished_at": number
-          }>).map((row) => ({
-            kind: row.kind,
-            subject: row.subject,
-            attempts: row.attempts,
-            outcome: row.outcome,
-            detail: row.detail,
-            finishedAt: row.finished_at,
-          })),
+          limit <= recentOutcomes.length
+            ? recentOutcomes.slice(0, limit)
+            : (Effect.runSync(flush),
+              select.all(limit) as Array<{
+                kind: string
+                subject: string
+                attempts: number
+                outcome: TaskOutcome["outcome"]
+                detail: string | null
+                "finished_at": number
+              }>).map((row) => ({
+                kind: row.kind,
+                subject: row.subject,
+                attempts: row.attempts,
+                outcome: row.outcome,
+                detail: row.detail,
+                finishedAt: row.finished_at,
+              })),
       })
     }),
   )

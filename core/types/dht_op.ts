@@ -19,6 +19,19 @@ export type DhtOpType =
   | "register_add_link"
   | "register_remove_link"
 
+/** Every DHT op type; an op's position here is its stored code. Append only. */
+export const DHT_OP_TYPES: ReadonlyArray<DhtOpType> = [
+  "store_record",
+  "store_entry",
+  "register_agent_activity",
+  "register_updated_content",
+  "register_updated_record",
+  "register_deleted_by",
+  "register_deleted_entry_action",
+  "register_add_link",
+  "register_remove_link",
+]
+
 /** The validation op types of abi.md §5 that each DHT op is validated as. */
 export type ValidationOpType =
   | "store_record"

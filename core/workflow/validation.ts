@@ -98,76 +98,107 @@ interface Routed {
   readonly linkType: string | null
 }
 
+const KEY_TYPE = encode("type")
+const KEY_RECORD = encode("record")
+const KEY_ENTRY_TYPE = encode("entry_type")
+const KEY_LINK_TYPE = encode("link_type")
+
+/**
+ * The msgpack of an op, built around the record's bytes so that a record validated as three or
+ * four ops is encoded once (keys in the order abi.md §5 gives them).
+ */
+function encodeOp(
+  type: ValidationOpType,
+  recordBytes: Uint8Array,
+  routed: Routed,
+  extra: readonly [string, unknown] | null,
+): Uint8Array {
+  const parts = [
+    Uint8Array.of(0x80 | (extra === null ? 4 : 5)),
+    KEY_TYPE,
+    encode(type),
+    KEY_RECORD,
+    recordBytes,
+    KEY_ENTRY_TYPE,
+    encode(routed.entryType),
+    KEY_LINK_TYPE,
+    encode(routed.linkType),
+  ]
+  if (extra !== null) parts.push(encode(extra[0]), encode(extra[1]))
+  let length = 0
+  for (const part of parts) length += part.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
 /**
  * Validates every pending record of `workspace` (or `records`, for genesis) as the author's
- * conductor does before committing.
+ * conductor does before committing. Synchronous underneath: it runs inside a zome call.
  */
 export const validatePending = (
   ribosome: RibosomeShape,
   cell: CellRef,
   workspace: Workspace,
   records: ReadonlyArray<PendingRecord> = workspace.pending,
-) =>
-  Effect.gen(function* () {
-    const spaces = yield* Spaces
+): Effect.Effect<void, InvalidCommit, Spaces> =>
+  Effect.flatMap(Effect.service(Spaces), (spaces) => {
     const dna = cell.dna
     const integrity = dna.integrity
     const validators = integrity.filter((z) => z.exports.includes("validate"))
-    if (validators.length === 0) return
+    if (validators.length === 0) return Effect.void
+    const all: Routed = { zomes: validators, entryType: null, linkType: null }
 
-    const findAction = (hash: Uint8Array) =>
-      Effect.gen(function* () {
-        const pending = workspace.findAction(hash)
-        if (pending !== undefined) return pending.record as SignedAction
-        return yield* Effect.orDie(spaces.getAction(dna.hash, hash))
-      })
-
-    const route = (action: Action, type: ValidationOpType) =>
-      Effect.gen(function* (): Generator<Effect.Effect<unknown, never, Spaces>, Routed, unknown> {
-        const all: Routed = { zomes: validators, entryType: null, linkType: null }
-        const byEntryType = (a: Action): Routed => {
-          if ((a.type === "create" || a.type === "update") && a.entry_type.type === "app") {
-            const zome = integrity[a.entry_type.zome_index]
-            if (zome === undefined) return { zomes: [], entryType: null, linkType: null }
-            return {
-              zomes: validators.filter((z) => z.index === zome.index),
-              entryType: zome.entryDefs[a.entry_type.entry_index]?.name ?? null,
-              linkType: null,
-            }
-          }
+    const findAction = (hash: Uint8Array): SignedAction | null => {
+      const pending = workspace.findAction(hash)
+      if (pending !== undefined) return pending.record
+      return Effect.runSync(Effect.orDie(spaces.getAction(dna.hash, hash)))
+    }
+    const byEntryType = (a: Action): Routed => {
+      if ((a.type === "create" || a.type === "update") && a.entry_type.type === "app") {
+        const zome = integrity[a.entry_type.zome_index]
+        if (zome === undefined) return { zomes: [], entryType: null, linkType: null }
+        return {
+          zomes: validators.filter((z) => z.index === zome.index),
+          entryType: zome.entryDefs[a.entry_type.entry_index]?.name ?? null,
+          linkType: null,
+        }
+      }
+      return all
+    }
+    const byLinkType = (zomeIndex: number, linkType: number): Routed => ({
+      zomes: validators.filter((z) => z.index === zomeIndex),
+      entryType: null,
+      linkType: integrity[zomeIndex]?.linkTypes[linkType] ?? null,
+    })
+    const route = (action: Action, type: ValidationOpType): Routed => {
+      if (type === "register_agent_activity") return all
+      switch (action.type) {
+        case "create":
+        case "update":
+          return byEntryType(action)
+        case "delete": {
+          const original = findAction(action.deletes_address)
+          return original === null ? all : byEntryType(original.action)
+        }
+        case "create_link":
+          return byLinkType(action.zome_index, action.link_type)
+        case "delete_link": {
+          const created = findAction(action.link_add_address)
+          return created !== null && created.action.type === "create_link"
+            ? byLinkType(created.action.zome_index, created.action.link_type)
+            : all
+        }
+        default:
           return all
-        }
-        const byLinkType = (zomeIndex: number, linkType: number): Routed => {
-          const zome = integrity[zomeIndex]
-          return {
-            zomes: validators.filter((z) => z.index === zomeIndex),
-            entryType: null,
-            linkType: zome?.linkTypes[linkType] ?? null,
-          }
-        }
-        if (type === "register_agent_activity") return all
-        switch (action.type) {
-          case "create":
-          case "update":
-            return byEntryType(action)
-          case "delete": {
-            const original = (yield* findAction(action.deletes_address)) as SignedAction | null
-            return original === null ? all : byEntryType(original.action)
-          }
-          case "create_link":
-            return byLinkType(action.zome_index, action.link_type)
-          case "delete_link": {
-            const created = (yield* findAction(action.link_add_address)) as SignedAction | null
-            return created !== null && created.action.type === "create_link"
-              ? byLinkType(created.action.zome_index, created.action.link_type)
-              : all
-          }
-          default:
-            return all
-        }
-      })
+      }
+    }
 
-    for (const pending of records) {
+    const validateRecord = (pending: PendingRecord): InvalidCommit | undefined => {
       const record: Record = pending.record
       const action = record.action
       const types = new Set(
@@ -179,48 +210,44 @@ export const validatePending = (
       if (pending.entryPrivate && record.entry !== null && record.entry.entry_type === "app") {
         types.add("store_entry")
       }
+      let recordBytes: Uint8Array | undefined
       for (const type of types) {
-        const routed = yield* route(action, type)
+        const routed = route(action, type)
         if (routed.zomes.length === 0) continue
-        const extra: { [key: string]: unknown } = {}
+        let extra: readonly [string, unknown] | null = null
         if (action.type === "update" || action.type === "delete") {
           const target = action.type === "update"
             ? action.original_action_address
             : action.deletes_address
-          const original = yield* findAction(target)
+          const original = findAction(target)
           if (original === null) {
-            return yield* new InvalidCommit({
+            return new InvalidCommit({
               reason: "Invalid",
               detail: `the ${action.type} targets ${encodeHashB64(target)}, which does not exist`,
             })
           }
           if (type === "register_update" || type === "register_delete") {
-            extra["original_action"] = signedActionWire(original)
+            extra = ["original_action", signedActionWire(original)]
           }
         }
         if (action.type === "delete_link" && type === "register_delete_link") {
-          const created = yield* findAction(action.link_add_address)
+          const created = findAction(action.link_add_address)
           if (
             created === null || created.action.type !== "create_link" ||
             !bytesEqual(created.action.base_address, action.base_address)
           ) {
-            return yield* new InvalidCommit({
+            return new InvalidCommit({
               reason: "Invalid",
               detail: `the delete_link targets ${
                 encodeHashB64(action.link_add_address)
               }, which is not a link on the same base`,
             })
           }
-          extra["create_link"] = signedActionWire(created)
+          extra = ["create_link", signedActionWire(created)]
         }
+        recordBytes ??= encode(recordWire(record))
+        const op = encodeOp(type, recordBytes, routed, extra)
         for (const zome of routed.zomes) {
-          const op = {
-            type,
-            record: recordWire(record),
-            "entry_type": routed.entryType,
-            "link_type": routed.linkType,
-            ...extra,
-          }
           const ctx: HostCallContext = {
             kind: "validate",
             cell,
@@ -233,17 +260,17 @@ export const validatePending = (
             call: () => ({ type: "error", value: "call_1 is not allowed in validate" }),
             unresolved: [],
           }
-          const result = runValidateCallback(ribosome, ctx, encode(op))
-          if (result instanceof InvalidCommit) return yield* result
+          const result = runValidateCallback(ribosome, ctx, op)
+          if (result instanceof InvalidCommit) return result
           if (result.type === "invalid") {
-            return yield* new InvalidCommit({
+            return new InvalidCommit({
               reason: "Invalid",
               detail:
                 `invalid ${type} op for ${action.type} #${action.action_seq} (zome ${zome.name}): ${result.reason}`,
             })
           }
           if (result.type === "unresolved_dependencies") {
-            return yield* new InvalidCommit({
+            return new InvalidCommit({
               reason: "Unresolved",
               detail:
                 `${type} op for ${action.type} #${action.action_seq} depends on data this conductor does not have: ${
@@ -253,5 +280,14 @@ export const validatePending = (
           }
         }
       }
+      return undefined
     }
+
+    return Effect.suspend(() => {
+      for (const pending of records) {
+        const invalid = validateRecord(pending)
+        if (invalid !== undefined) return Effect.fail(invalid)
+      }
+      return Effect.void
+    })
   })

@@ -44,9 +44,7 @@ export interface TestConductorOptions {
 /** A running test conductor. */
 export function makeConductor(options: TestConductorOptions = {}) {
   const config = ConductorConfig.fromYaml(options.config ?? "log: {level: warn}\n")
-  const store = options.file === undefined
-    ? Store.layerMemory
-    : Layer.effect(Store, Store.make(options.file))
+  const store = options.file === undefined ? Store.layerMemory : Store.layerAt(options.file)
   const layer = conductorServices({ store, keystore: Keystore.layerTest() }).pipe(
     Layer.provideMerge(config),
   )

@@ -1,0 +1,51 @@
+/**
+ * The single executable is built from `deno task bundle` (dist/conductor.js), so that bundle must
+ * carry every asset: copied away from the repository, it starts, serves HTTP, installs the forum
+ * and answers a zome call, with no reads of source-tree files.
+ *
+ * @module
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
+import { packed, ROOT } from "../support/conductor.ts"
+import { writeConfig } from "../support/process.ts"
+
+Deno.test("the bundled conductor runs from outside the repository", async () => {
+  const dir = await Deno.makeTempDir()
+  const bundle = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "deno", "--output", `${dir}/conductor.js`, `${ROOT}main.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output()
+  assertEquals(bundle.code, 0, new TextDecoder().decode(bundle.stderr))
+  const config = await writeConfig(dir)
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-config", `${dir}/conductor.js`, "run", "--config", config],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn()
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader()
+  let text = ""
+  let http: string | undefined
+  while (http === undefined) {
+    const { value, done } = await reader.read()
+    if (done) break
+    text += value
+    http = text.match(/admin http listening on (http:\/\/\S+?) /)?.[1]
+  }
+  assert(http !== undefined, text)
+  const installed = await fetch(`${http}/api/apps?installed_app_id=forum&enable=true`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: (await packed("examples/forum")) as Uint8Array<ArrayBuffer>,
+  })
+  assertEquals(installed.status, 201)
+  await installed.body?.cancel()
+  const call = await fetch(`${http}/api/apps/forum/call/forum/forum/list_posts`, { method: "POST" })
+  assertEquals(await call.json(), [])
+  child.kill("SIGTERM")
+  assertEquals((await child.status).code, 0)
+  await reader.cancel()
+  await child.stderr.cancel()
+  await Deno.remove(dir, { recursive: true })
+})
