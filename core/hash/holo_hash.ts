@@ -167,8 +167,13 @@ export function decodeHashB64<T extends HashType>(
   return bytes as HoloHash<T>
 }
 
-/** A string key for maps keyed by hash (the `u…` form). */
-export const hashKey: (hash: Uint8Array) => string = encodeHashB64
+/**
+ * A string key for maps keyed by hash. Not for display (use `encodeHashB64`): it maps each byte
+ * to one UTF-16 code unit, which is several times faster than base64 on the hot paths.
+ */
+export function hashKey(hash: Uint8Array): string {
+  return String.fromCharCode.apply(null, hash as unknown as Array<number>)
+}
 
 /** The DHT location as a 32-bit unsigned number (little-endian, conductor-api.md §6). */
 export function hashLocation(hash: Uint8Array): number {

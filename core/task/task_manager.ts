@@ -49,6 +49,11 @@ export interface TaskSpec {
   readonly retries?: number
   /** Limit per attempt. @default 30 seconds */
   readonly timeout?: Duration.Input
+  /**
+   * Record no outcome for this task: for a task that drains a queue and records the outcome of
+   * each item itself (`recordOutcome`). @default false
+   */
+  readonly quiet?: boolean
 }
 
 /** A finished task. */
@@ -73,6 +78,13 @@ export interface TaskManagerShape {
   readonly running: Effect.Effect<number>
   /** The most recent outcomes, newest first. */
   readonly recent: (limit: number) => ReadonlyArray<TaskOutcome>
+  /** Records the outcome of work done inside a quiet task (one item of a drained queue). */
+  readonly recordOutcome: (
+    work: { readonly kind: string; readonly subject: string },
+    attempts: number,
+    outcome: TaskOutcome["outcome"],
+    detail: string | null,
+  ) => Effect.Effect<void>
 }
 
 /** Supervised background work. */
@@ -112,8 +124,19 @@ export class TaskManager
       yield* Effect.addFinalizer(() => flush)
       yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced("1 second")))
 
+      const finishedCounters = new Map<string, Metric.Metric<number, unknown>>()
+      const finished = (kind: string, outcome: string) => {
+        const key = `${kind}\u0000${outcome}`
+        let counter = finishedCounters.get(key)
+        if (counter === undefined) {
+          counter = Metric.withAttributes(tasksFinished, { kind, outcome })
+          finishedCounters.set(key, counter)
+        }
+        return counter
+      }
+
       const record = (
-        task: TaskSpec,
+        task: { readonly kind: string; readonly subject: string },
         attempts: number,
         outcome: TaskOutcome["outcome"],
         detail: string | null,
@@ -131,10 +154,7 @@ export class TaskManager
           recentOutcomes.unshift(done)
           if (recentOutcomes.length > RECENT_OUTCOMES) recentOutcomes.length = RECENT_OUTCOMES
           unsaved.push(done)
-          yield* Metric.update(
-            Metric.withAttributes(tasksFinished, { kind: task.kind, outcome }),
-            1,
-          )
+          yield* Metric.update(finished(task.kind, outcome), 1)
           if (outcome === "failed") {
             yield* Effect.logWarning(
               `${task.kind} task for ${task.subject} failed after ${attempts} attempt(s): ${detail}`,
@@ -165,12 +185,16 @@ export class TaskManager
             }),
             // onExit runs even when the task is interrupted, so every outcome is recorded.
             Effect.onExit((exit) =>
-              Exit.isSuccess(exit) ? record(task, attempts, "succeeded", null) : record(
-                task,
-                attempts,
-                Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failed",
-                String(Cause.squash(exit.cause)),
-              )
+              task.quiet
+                ? Effect.void
+                : Exit.isSuccess(exit)
+                ? record(task, attempts, "succeeded", null)
+                : record(
+                  task,
+                  attempts,
+                  Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failed",
+                  String(Cause.squash(exit.cause)),
+                )
             ),
             Effect.exit,
             Effect.asVoid,
@@ -187,6 +211,7 @@ export class TaskManager
 
       return TaskManager.of({
         submit,
+        recordOutcome: record,
         cancelGroup,
         awaitIdle: FiberMap.awaitEmpty(fibers),
         running: FiberMap.size(fibers),

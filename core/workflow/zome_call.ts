@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { Clock, Context, Duration, Effect, Exit, Layer, Metric, Schema } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Metric, Schema } from "effect"
 import { Chain, type Workspace } from "../chain/mod.ts"
 import { decode, encode, NIL } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
@@ -453,66 +453,125 @@ export const makeZomeCalls = Effect.gen(function* () {
     return { output: outcome.output, fuelUsed: outcome.fuelUsed }
   }
 
+  // Labelled metric handles, made once per label set rather than once per call.
+  const labelled = new Map<string, Metric.Metric<number, unknown>>()
+  const metric = <M extends Metric.Metric<number, unknown>>(
+    base: M,
+    name: string,
+    labels: Record<string, string>,
+  ) => {
+    const key = `${name}\u0000${Object.values(labels).join("\u0000")}`
+    let found = labelled.get(key)
+    if (found === undefined) {
+      found = Metric.withAttributes(base, labels)
+      labelled.set(key, found)
+    }
+    return found
+  }
+
   const flush = (state: CallState): Effect.Effect<void> =>
     Effect.gen(function* () {
       for (const m of state.metrics) {
         yield* Metric.update(
-          Metric.withAttributes(zomeCalls, {
-            cell: m.cell,
-            zome: m.zome,
-            fn: m.fn,
-            outcome: m.outcome,
-          }),
+          metric(zomeCalls, "calls", { cell: m.cell, zome: m.zome, fn: m.fn, outcome: m.outcome }),
           1,
         )
-        yield* Metric.update(Metric.withAttributes(zomeCallSeconds, { cell: m.cell }), m.seconds)
+        yield* Metric.update(metric(zomeCallSeconds, "seconds", { cell: m.cell }), m.seconds)
         if (m.outcome !== "ok") {
           yield* Metric.update(
-            Metric.withAttributes(zomeCallErrors, { cell: m.cell, kind: m.outcome }),
+            metric(zomeCallErrors, "errors", { cell: m.cell, kind: m.outcome }),
             1,
           )
         }
         if (m.committed > 0) {
-          yield* Metric.update(
-            Metric.withAttributes(actionsCommitted, { cell: m.cell }),
-            m.committed,
-          )
+          yield* Metric.update(metric(actionsCommitted, "committed", { cell: m.cell }), m.committed)
         }
       }
       for (const job of state.postCommits) yield* schedulePostCommit(job)
     })
 
+  /** Runs one post_commit callback (synchronously); a failure comes back as its message. */
+  const runPostCommit = (job: PostCommitJob): Effect.Effect<void, string> =>
+    Effect.suspend(() => {
+      const state: CallState = { postCommits: [], metrics: [] }
+      const cell = cells.get(job.cell.cellId)
+      // A cell that stopped since the commit has nothing to notify.
+      if (cell === undefined) return Effect.void
+      const ctx = contextFor(
+        cell,
+        job.zome,
+        "post_commit",
+        "post_commit",
+        cell.agent,
+        { type: "chain_author" },
+        null,
+        0,
+        state,
+      )
+      const outcome = ribosome.call(ctx, "post_commit", encode(job.actions))
+      const done = flush(state)
+      return outcome._tag === "Ok"
+        ? done
+        : Effect.andThen(done, Effect.fail(guestFailure(outcome, "post_commit").detail))
+    })
+
+  const subjectOf = (job: PostCommitJob) => `${job.cell.appId}/${job.cell.label}/${job.zome.name}`
+
+  // Successful post_commits are cheap: commits queue them and one background task drains the
+  // queue. A job that fails is handed to the TaskManager's full retry-with-backoff path.
+  const postCommitQueue: Array<PostCommitJob> = []
+  let drainScheduled = false
+
+  const drainPostCommits: Effect.Effect<void> = Effect.gen(function* () {
+    drainScheduled = false
+    const jobs = postCommitQueue.splice(0, postCommitQueue.length)
+    for (const job of jobs) {
+      const exit = yield* Effect.exit(runPostCommit(job))
+      if (Exit.isSuccess(exit)) {
+        yield* tasks.recordOutcome(
+          { kind: "post_commit", subject: subjectOf(job) },
+          1,
+          "succeeded",
+          null,
+        )
+        continue
+      }
+      if (config.tasks.post_commit_retries === 0) {
+        const detail = String(Cause.squash(exit.cause))
+        yield* tasks.recordOutcome(
+          { kind: "post_commit", subject: subjectOf(job) },
+          1,
+          "failed",
+          detail,
+        )
+        continue
+      }
+      yield* tasks.submit({
+        kind: "post_commit",
+        subject: subjectOf(job),
+        group: `cell:${cellIdKey(job.cell.cellId)}`,
+        retries: config.tasks.post_commit_retries - 1,
+        timeout: Duration.millis(config.tasks.post_commit_timeout_ms),
+        run: Effect.sleep("100 millis").pipe(Effect.andThen(runPostCommit(job))),
+      })
+    }
+  })
+
   const schedulePostCommit = (job: PostCommitJob): Effect.Effect<void> =>
-    tasks.submit({
-      kind: "post_commit",
-      subject: `${job.cell.appId}/${job.cell.label}/${job.zome.name}`,
-      group: `cell:${cellIdKey(job.cell.cellId)}`,
-      retries: config.tasks.post_commit_retries,
-      timeout: Duration.millis(config.tasks.post_commit_timeout_ms),
-      // Yield to the event loop first: post_commit must never sit inside the caller's latency.
-      run: Effect.sleep(0).pipe(
-        Effect.andThen(Effect.suspend((): Effect.Effect<void, string> => {
-          const state: CallState = { postCommits: [], metrics: [] }
-          const cell = cells.get(job.cell.cellId)
-          if (cell === undefined) return Effect.void
-          const ctx = contextFor(
-            cell,
-            job.zome,
-            "post_commit",
-            "post_commit",
-            cell.agent,
-            { type: "chain_author" },
-            null,
-            0,
-            state,
-          )
-          const outcome = ribosome.call(ctx, "post_commit", encode(job.actions))
-          const done = flush(state)
-          return outcome._tag === "Ok"
-            ? done
-            : Effect.andThen(done, Effect.fail(guestFailure(outcome, "post_commit").detail))
-        })),
-      ),
+    Effect.suspend(() => {
+      postCommitQueue.push(job)
+      if (drainScheduled) return Effect.void
+      drainScheduled = true
+      return tasks.submit({
+        kind: "post_commit_drain",
+        subject: "post_commit queue",
+        group: "conductor",
+        quiet: true,
+        timeout: Duration.millis(config.tasks.post_commit_timeout_ms),
+        // Yield first: a post_commit never sits inside the caller's latency (the forked task
+        // starts after the caller's continuation, e.g. the response write, has run).
+        run: Effect.yieldNow.pipe(Effect.andThen(drainPostCommits)),
+      })
     })
 
   const call = (request: ZomeCallRequest) =>
