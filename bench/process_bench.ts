@@ -1,0 +1,130 @@
+/**
+ * Benchmarks of the conductor as a process:
+ * - start to admin ready: from spawning `conductor run` to the first successful `GET /health`
+ *   (median of several starts), from source and from the bundle `deno task compile` builds the
+ *   single executable from;
+ * - resident memory with 10 forum apps installed, enabled and called.
+ * Prints one JSON line per result; `bench/run.ts` collects them.
+ *
+ * @module
+ */
+import { packed, ROOT } from "../tests/support/conductor.ts"
+import { writeConfig } from "../tests/support/process.ts"
+
+function emit(result: { name: string; value: number; unit: string; detail?: string }) {
+  console.log(JSON.stringify(result))
+}
+
+function median(values: Array<number>): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 })
+  const port = (listener.addr as Deno.NetAddr).port
+  listener.close()
+  return port
+}
+
+/** Spawns a conductor on a known port and resolves once /health answers; returns ms. */
+async function startOnce(entry: string, dir: string): Promise<{ ms: number; child: Deno.ChildProcess; http: string }> {
+  const port = await freePort()
+  const config = await writeConfig(dir, "")
+  await Deno.writeTextFile(config, (await Deno.readTextFile(config)).replace("  port: 0", `  port: ${port}`))
+  const http = `http://127.0.0.1:${port}`
+  const start = performance.now()
+  const child = new Deno.Command(Deno.execPath(), {
+    // A bundle needs no deno.json; the source entry needs the repository's import map.
+    args: ["run", "-A", entry.endsWith(".js") ? "--no-config" : `--config=${ROOT}deno.json`, entry, "run", "--config", config],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn()
+  let exited = false
+  const status = child.status.then((s) => {
+    exited = true
+    return s
+  })
+  while (true) {
+    const ok = await fetch(`${http}/health`).then(async (r) => {
+      await r.body?.cancel()
+      return r.ok
+    }, () => false)
+    if (ok) return { ms: performance.now() - start, child, http }
+    if (exited) {
+      const stderr = new TextDecoder().decode((await new Response(child.stderr).arrayBuffer()))
+      throw new Error(`conductor exited with ${(await status).code} before it was ready:\n${stderr}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+}
+
+async function startup(label: string, entry: string) {
+  const samples: Array<number> = []
+  for (let i = 0; i < 7; i++) {
+    const dir = await Deno.makeTempDir()
+    const { ms, child } = await startOnce(entry, dir)
+    samples.push(ms)
+    child.kill("SIGTERM")
+    await child.status
+    await Deno.remove(dir, { recursive: true })
+  }
+  emit({ name: `start to admin ready (${label}), median`, value: median(samples), unit: "ms", detail: `7 starts: ${samples.map((s) => s.toFixed(0)).join(", ")} ms; spawn to first HTTP 200, empty data folder` })
+}
+
+async function memory(entry: string) {
+  const dir = await Deno.makeTempDir()
+  const { child, http } = await startOnce(entry, dir)
+  const happ = (await packed("examples/forum")) as Uint8Array<ArrayBuffer>
+  const rss = () => {
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`)
+    return Number(status.match(/VmRSS:\s+(\d+)/)![1]) / 1024
+  }
+  const idle = rss()
+  for (let i = 0; i < 10; i++) {
+    const installed = await fetch(`${http}/api/apps?installed_app_id=forum${i}&enable=true`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: happ,
+    })
+    if (installed.status !== 201) throw new Error(await installed.text())
+    await installed.body?.cancel()
+  }
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 10; i++) {
+      const post = await fetch(`${http}/api/apps/forum${i}/call/forum/forum/create_post`, {
+        method: "POST",
+        body: JSON.stringify({ title: `post ${round}`, body: "x".repeat(500) }),
+      })
+      await post.body?.cancel()
+      const list = await fetch(`${http}/api/apps/forum${i}/call/forum/forum/list_posts`, { method: "POST" })
+      await list.body?.cancel()
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const loaded = rss()
+  emit({ name: "RSS with 10 apps installed, enabled and called", value: loaded, unit: "MB", detail: `idle conductor ${idle.toFixed(0)} MB; 10 forum apps, 200 creates and 200 lists` })
+  child.kill("SIGTERM")
+  await child.status
+  await Deno.remove(dir, { recursive: true })
+}
+
+if (import.meta.main) {
+  const bundleDir = await Deno.makeTempDir()
+  const bundle = `${bundleDir}/conductor.js`
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "deno", "--output", bundle, `${ROOT}main.ts`],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output()
+  if (built.code !== 0) throw new Error(new TextDecoder().decode(built.stderr))
+  const only = Deno.args[0]
+  if (only === undefined || only === "startup") {
+    await startup("bundle, as the executable runs it", bundle)
+    await startup("from source", `${ROOT}main.ts`)
+  }
+  if (only === undefined || only === "memory") await memory(bundle)
+  await Deno.remove(bundleDir, { recursive: true })
+}
