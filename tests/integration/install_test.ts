@@ -12,7 +12,8 @@ import { type AppError, Apps } from "../../core/app/mod.ts"
 import { packDirectory } from "../../core/bundle/mod.ts"
 import { Cells } from "../../core/cell/mod.ts"
 import { encode } from "../../core/codec/mod.ts"
-import { Hasher } from "../../core/hash/mod.ts"
+import { Hasher, type WasmHash } from "../../core/hash/mod.ts"
+import { RibosomeStore } from "../../core/ribosome_store/mod.ts"
 import { Keystore } from "../../core/keystore/mod.ts"
 import { Store } from "../../core/store/mod.ts"
 import { callZome, makeConductor, packed, ROOT, type TestConductor } from "../support/conductor.ts"
@@ -343,23 +344,39 @@ Deno.test("deferred membrane proofs: awaiting, provided, enabled", async () => {
   await conductor.dispose()
 })
 
-Deno.test("apps, cells and chains survive a restart", async () => {
+Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrumented nor recompiled", async () => {
   const dir = await Deno.makeTempDir()
   const file = `${dir}/conductor.sqlite3`
   const first = makeConductor({ file })
   const service = await apps(first)
+  const happ = await packed("examples/forum")
   await first.runPromise(
-    service.install({
-      source: { type: "bytes", value: await packed("examples/forum") },
-      installedAppId: "forum",
-    }),
+    service.install({ source: { type: "bytes", value: happ }, installedAppId: "forum" }),
   )
   await first.runPromise(service.enable("forum"))
+  const store = await first.runPromise(Effect.service(Store))
+  const ribosomeStore = await first.runPromise(Effect.service(RibosomeStore))
+  const wasmHash = (store.prepare("SELECT hash FROM wasm LIMIT 1").get() as { hash: WasmHash }).hash
+  const meteredOf = (s: typeof store) =>
+    s.prepare("SELECT metered, metered_key FROM wasm WHERE hash = ?").get(wasmHash) as {
+      metered: Uint8Array
+      metered_key: string
+    }
+  const compiled = await first.runPromise(ribosomeStore.wasm(wasmHash))
+  // A second install of the same wasm reuses the compiled module.
+  await first.runPromise(
+    service.install({ source: { type: "bytes", value: happ }, installedAppId: "forum-again" }),
+  )
+  assert((await first.runPromise(ribosomeStore.wasm(wasmHash))) === compiled)
+  await first.runPromise(service.uninstall("forum-again", false))
+  const metered = meteredOf(store)
   const cell = (await first.runPromise(Effect.service(Cells))).byApp("forum")[0]!
   await callZome(first, cell, "forum", "create_post", { title: "Before restart", body: "kept" })
   await first.dispose()
 
   const second = makeConductor({ file })
+  // After a restart the stored metered bytes are used as they are.
+  assertEquals(meteredOf(await second.runPromise(Effect.service(Store))), metered)
   const restarted = (await second.runPromise(Effect.service(Cells))).byApp("forum")
   assertEquals(restarted.length, 1)
   const posts = await callZome(second, restarted[0]!, "forum", "list_posts", null) as Array<
