@@ -9,6 +9,8 @@
  *
  * @module
  */
+// Benchmarks are command-line programs: their results go to stdout.
+// deno-lint-ignore-file no-console
 import { Effect } from "effect"
 import { Apps } from "../core/app/mod.ts"
 import { Cells, type RunningCell } from "../core/cell/mod.ts"

@@ -8,6 +8,8 @@
  *
  * @module
  */
+// Benchmarks are command-line programs: their results go to stdout.
+// deno-lint-ignore-file no-console
 import { packed, ROOT } from "../tests/support/conductor.ts"
 import { writeConfig } from "../tests/support/process.ts"
 
@@ -20,7 +22,7 @@ function median(values: Array<number>): number {
   return sorted[Math.floor(sorted.length / 2)]!
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 })
   const port = (listener.addr as Deno.NetAddr).port
   listener.close()
@@ -28,15 +30,29 @@ async function freePort(): Promise<number> {
 }
 
 /** Spawns a conductor on a known port and resolves once /health answers; returns ms. */
-async function startOnce(entry: string, dir: string): Promise<{ ms: number; child: Deno.ChildProcess; http: string }> {
-  const port = await freePort()
+async function startOnce(
+  entry: string,
+  dir: string,
+): Promise<{ ms: number; child: Deno.ChildProcess; http: string }> {
+  const port = freePort()
   const config = await writeConfig(dir, "")
-  await Deno.writeTextFile(config, (await Deno.readTextFile(config)).replace("  port: 0", `  port: ${port}`))
+  await Deno.writeTextFile(
+    config,
+    (await Deno.readTextFile(config)).replace("  port: 0", `  port: ${port}`),
+  )
   const http = `http://127.0.0.1:${port}`
   const start = performance.now()
   const child = new Deno.Command(Deno.execPath(), {
     // A bundle needs no deno.json; the source entry needs the repository's import map.
-    args: ["run", "-A", entry.endsWith(".js") ? "--no-config" : `--config=${ROOT}deno.json`, entry, "run", "--config", config],
+    args: [
+      "run",
+      "-A",
+      entry.endsWith(".js") ? "--no-config" : `--config=${ROOT}deno.json`,
+      entry,
+      "run",
+      "--config",
+      config,
+    ],
     cwd: dir,
     stdout: "null",
     stderr: "piped",
@@ -53,8 +69,10 @@ async function startOnce(entry: string, dir: string): Promise<{ ms: number; chil
     }, () => false)
     if (ok) return { ms: performance.now() - start, child, http }
     if (exited) {
-      const stderr = new TextDecoder().decode((await new Response(child.stderr).arrayBuffer()))
-      throw new Error(`conductor exited with ${(await status).code} before it was ready:\n${stderr}`)
+      const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer())
+      throw new Error(
+        `conductor exited with ${(await status).code} before it was ready:\n${stderr}`,
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, 1))
   }
@@ -70,7 +88,14 @@ async function startup(label: string, entry: string) {
     await child.status
     await Deno.remove(dir, { recursive: true })
   }
-  emit({ name: `start to admin ready (${label}), median`, value: median(samples), unit: "ms", detail: `7 starts: ${samples.map((s) => s.toFixed(0)).join(", ")} ms; spawn to first HTTP 200, empty data folder` })
+  emit({
+    name: `start to admin ready (${label}), median`,
+    value: median(samples),
+    unit: "ms",
+    detail: `7 starts: ${
+      samples.map((s) => s.toFixed(0)).join(", ")
+    } ms; spawn to first HTTP 200, empty data folder`,
+  })
 }
 
 async function memory(entry: string) {
@@ -98,13 +123,20 @@ async function memory(entry: string) {
         body: JSON.stringify({ title: `post ${round}`, body: "x".repeat(500) }),
       })
       await post.body?.cancel()
-      const list = await fetch(`${http}/api/apps/forum${i}/call/forum/forum/list_posts`, { method: "POST" })
+      const list = await fetch(`${http}/api/apps/forum${i}/call/forum/forum/list_posts`, {
+        method: "POST",
+      })
       await list.body?.cancel()
     }
   }
   await new Promise((resolve) => setTimeout(resolve, 1500))
   const loaded = rss()
-  emit({ name: "RSS with 10 apps installed, enabled and called", value: loaded, unit: "MB", detail: `idle conductor ${idle.toFixed(0)} MB; 10 forum apps, 200 creates and 200 lists` })
+  emit({
+    name: "RSS with 10 apps installed, enabled and called",
+    value: loaded,
+    unit: "MB",
+    detail: `idle conductor ${idle.toFixed(0)} MB; 10 forum apps, 200 creates and 200 lists`,
+  })
   child.kill("SIGTERM")
   await child.status
   await Deno.remove(dir, { recursive: true })

@@ -290,7 +290,7 @@ export const makeApps = Effect.gen(function* () {
 
   /** Starts the running cells of an enabled app (provisioned cells and enabled clones). */
   const startCells = (appId: string) =>
-    Effect.gen(function* () {
+    Effect.sync(() => {
       for (const row of cellRows(appId)) {
         if (row.enabled !== 1) continue
         const dna = decode(row.dna_file) as DnaFile

@@ -16,11 +16,11 @@ import { bytesEqual, encodeHashB64, toBase64Url } from "../../core/hash/mod.ts"
 import { ZomeCalls } from "../../core/workflow/zome_call.ts"
 import {
   callZome,
+  callZomeError,
   collectSignals,
   installApp,
   makeConductor,
   packed,
-  type TestConductor,
 } from "../support/conductor.ts"
 
 const CONFIG = `
@@ -37,30 +37,8 @@ type Post = {
   author: Uint8Array
   title: string
   body: string
-  updated_at: number
-  created_at: number
-}
-
-function failure(
-  conductor: TestConductor,
-  cell: RunningCell,
-  fn: string,
-  payload: unknown,
-  provenance = cell.agent,
-) {
-  return conductor.runPromise(Effect.gen(function* () {
-    const calls = yield* ZomeCalls
-    return yield* Effect.flip(
-      calls.call({
-        cellId: cell.cellId,
-        zome: "forum",
-        fn,
-        payload: encode(payload),
-        provenance,
-        capSecret: null,
-      }),
-    )
-  }))
+  "updated_at": number
+  "created_at": number
 }
 
 Deno.test("the forum example with two agents", async (t) => {
@@ -94,13 +72,13 @@ Deno.test("the forum example with two agents", async (t) => {
   })
 
   await t.step("the integrity zome's rules refuse bad content", async () => {
-    const long = await failure(conductor, alice, "create_post", {
+    const long = await callZomeError(conductor, alice, "forum", "create_post", {
       title: "x".repeat(201),
       body: "b",
     })
     assert(long.reason === "GuestError" || long.reason === "InvalidCommit", long.detail)
     assert(/title/i.test(long.detail), long.detail)
-    const noPost = await failure(conductor, bob, "create_comment", {
+    const noPost = await callZomeError(conductor, bob, "forum", "create_comment", {
       post_hash: alice.agent,
       body: "to nowhere",
     })
@@ -108,7 +86,7 @@ Deno.test("the forum example with two agents", async (t) => {
   })
 
   await t.step("only the author may edit or delete a post", async () => {
-    const edit = await failure(conductor, bob, "update_post", {
+    const edit = await callZomeError(conductor, bob, "forum", "update_post", {
       hash: first,
       title: "Hijacked",
       body: "no",
@@ -118,7 +96,7 @@ Deno.test("the forum example with two agents", async (t) => {
     const post = await as(bob, "get_post", { hash: first }) as Post
     assertEquals(post.title, "Welcome!")
     assert(post.updated_at > post.created_at)
-    const remove = await failure(conductor, bob, "delete_post", { hash: first })
+    const remove = await callZomeError(conductor, bob, "forum", "delete_post", { hash: first })
     assert(/author/i.test(remove.detail), remove.detail)
   })
 
@@ -129,7 +107,10 @@ Deno.test("the forum example with two agents", async (t) => {
       { body: string }
     >
     assertEquals(comments.map((c) => c.body), ["Nice", "Thanks"])
-    const empty = await failure(conductor, bob, "create_comment", { post_hash: first, body: "" })
+    const empty = await callZomeError(conductor, bob, "forum", "create_comment", {
+      post_hash: first,
+      body: "",
+    })
     assert(empty.detail.length > 0)
   })
 
@@ -146,7 +127,7 @@ Deno.test("the forum example with two agents", async (t) => {
       })
     }))
     assert(posts.length > 1)
-    const write = await failure(conductor, alice, "create_post", {
+    const write = await callZomeError(conductor, alice, "forum", "create_post", {
       title: "As bob",
       body: "on alice's cell",
     }, bob.agent)

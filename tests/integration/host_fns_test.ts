@@ -17,9 +17,9 @@ import { sha256 } from "../../core/crypto/mod.ts"
 import { bytesEqual, hashCore, isHoloHash } from "../../core/hash/mod.ts"
 import type { RunningCell } from "../../core/cell/mod.ts"
 import { TaskManager } from "../../core/task/mod.ts"
-import { ZomeCalls } from "../../core/workflow/zome_call.ts"
 import {
   callZome,
+  callZomeError,
   collectSignals,
   installApp,
   makeConductor,
@@ -42,25 +42,6 @@ function err(answer: unknown): { kind: string; message: string } {
 }
 
 /** Calls and returns the ZomeCallError instead of throwing. */
-function callError(
-  conductor: TestConductor,
-  cell: RunningCell,
-  zome: string,
-  fn: string,
-  payload: unknown,
-) {
-  return conductor.runPromise(Effect.gen(function* () {
-    const calls = yield* ZomeCalls
-    return yield* Effect.flip(calls.call({
-      cellId: cell.cellId,
-      zome,
-      fn,
-      payload: encode(payload),
-      provenance: cell.agent,
-      capSecret: null,
-    }))
-  }))
-}
 
 function chainLength(conductor: TestConductor, cell: RunningCell) {
   return conductor.runPromise(
@@ -334,7 +315,7 @@ Deno.test("host functions through the guest path", async (t) => {
     "an invalid write fails the call with the validator's reason and changes nothing",
     async () => {
       const before = await chainLength(conductor, cell)
-      const error = await callError(conductor, cell, "host_fns", "call_create", {
+      const error = await callZomeError(conductor, cell, "host_fns", "call_create", {
         entry_type: "thing",
         entry: { value: -1 },
       })
@@ -349,9 +330,9 @@ Deno.test("host functions through the guest path", async (t) => {
     const hashes = await call("create_many", [1, 2, 3]) as Array<Uint8Array>
     assertEquals(hashes.length, 3)
     assertEquals(await chainLength(conductor, cell), before + 3)
-    const invalid = await callError(conductor, cell, "host_fns", "create_many", [4, 5, -6])
+    const invalid = await callZomeError(conductor, cell, "host_fns", "create_many", [4, 5, -6])
     assertEquals(invalid.reason, "InvalidCommit")
-    const failed = await callError(conductor, cell, "host_fns", "create_then_fail", 7)
+    const failed = await callZomeError(conductor, cell, "host_fns", "create_then_fail", 7)
     assertEquals(failed.reason, "GuestError")
     assert(failed.detail.includes("failing after a write, on purpose"))
     assertEquals(await chainLength(conductor, cell), before + 3)
@@ -359,15 +340,15 @@ Deno.test("host functions through the guest path", async (t) => {
 
   await t.step("a missing function is FunctionNotFound; callbacks are not callable", async () => {
     assertEquals(
-      (await callError(conductor, cell, "host_fns", "no_such_fn", null)).reason,
+      (await callZomeError(conductor, cell, "host_fns", "no_such_fn", null)).reason,
       "FunctionNotFound",
     )
     assertEquals(
-      (await callError(conductor, cell, "host_fns", "init", null)).reason,
+      (await callZomeError(conductor, cell, "host_fns", "init", null)).reason,
       "FunctionNotFound",
     )
     assertEquals(
-      (await callError(conductor, cell, "no_such_zome", "noop", null)).reason,
+      (await callZomeError(conductor, cell, "no_such_zome", "noop", null)).reason,
       "ZomeNotFound",
     )
   })
@@ -417,7 +398,7 @@ Deno.test("call_1 between cells, roles and agents", async (t) => {
     )
     const target = other["a"]!
     assert(!bytesEqual(target.agent, a.agent))
-    const payload = { entry_type: "thing", entry: { value: 2 } }
+    const payload = { "entry_type": "thing", entry: { value: 2 } }
     const refused = ok(
       await call(a, "call_call", {
         target: { type: "cell", value: target.cellId },
@@ -477,7 +458,7 @@ Deno.test("call_1 between cells, roles and agents", async (t) => {
         return (yield* Cells).byApp("init_fails")[0]!
       }))
       const before = await chainLength(conductor, failing)
-      const error = await callError(conductor, failing, "host_fns", "call_sys_time", null)
+      const error = await callZomeError(conductor, failing, "host_fns", "call_sys_time", null)
       assertEquals(error.reason, "InitFailed")
       assert(error.detail.includes("the DNA properties ask init to fail"), error.detail)
       assertEquals(await chainLength(conductor, failing), before)

@@ -153,7 +153,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     async () => {
       const happ = await packed("tests/fixtures/happs/host_fns")
       const settings = {
-        host_fns: {
+        "host_fns": {
           type: "provisioned" as const,
           value: { membrane_proof: new TextEncoder().encode("bad") },
         },

@@ -8,17 +8,15 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { Effect } from "effect"
 import { Chain } from "../../core/chain/mod.ts"
-import { decode, encode } from "../../core/codec/mod.ts"
-import type { RunningCell } from "../../core/cell/mod.ts"
+import { decode } from "../../core/codec/mod.ts"
 import { TaskManager } from "../../core/task/mod.ts"
-import { ZomeCalls } from "../../core/workflow/zome_call.ts"
 import {
   callZome,
+  callZomeError,
   collectSignals,
   installApp,
   makeConductor,
   packed,
-  type TestConductor,
 } from "../support/conductor.ts"
 
 const CONFIG = `
@@ -28,28 +26,6 @@ ribosome:
   max_memory_mb: 32
   max_kernel_mb: 16
 `
-
-function failure(
-  conductor: TestConductor,
-  cell: RunningCell,
-  zome: string,
-  fn: string,
-  payload: unknown = null,
-) {
-  return conductor.runPromise(Effect.gen(function* () {
-    const calls = yield* ZomeCalls
-    return yield* Effect.flip(
-      calls.call({
-        cellId: cell.cellId,
-        zome,
-        fn,
-        payload: encode(payload),
-        provenance: cell.agent,
-        capSecret: null,
-      }),
-    )
-  }))
-}
 
 Deno.test("misbehaving zomes lose only their own call", async (t) => {
   const conductor = makeConductor({ config: CONFIG })
@@ -65,15 +41,15 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
     })
 
   await t.step("traps fail with the trap's message, then the zome serves again", async () => {
-    const unreachable = await failure(conductor, bad, "trap", "trap")
+    const unreachable = await callZomeError(conductor, bad, "trap", "trap")
     assertEquals(unreachable.reason, "Trap")
     assert(unreachable.detail.includes("trap/trap trapped"), unreachable.detail)
-    const panic = await failure(conductor, bad, "trap", "panic_message")
+    const panic = await callZomeError(conductor, bad, "trap", "panic_message")
     assert(panic.detail.includes("deliberate panic"), panic.detail)
-    const asserted = await failure(conductor, bad, "trap", "assert_fails")
+    const asserted = await callZomeError(conductor, bad, "trap", "assert_fails")
     assert(asserted.detail.includes("assert failed on purpose"), asserted.detail)
     for (const fn of ["out_of_bounds", "divide_by_zero"]) {
-      assertEquals((await failure(conductor, bad, "trap", fn)).reason, "Trap")
+      assertEquals((await callZomeError(conductor, bad, "trap", fn)).reason, "Trap")
     }
     assertEquals(await callZome(conductor, bad, "trap", "still_alive"), "alive")
     await healthy()
@@ -84,13 +60,13 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
     async () => {
       for (const fn of ["spin", "spin_host"]) {
         const started = performance.now()
-        const error = await failure(conductor, bad, "spin", fn)
+        const error = await callZomeError(conductor, bad, "spin", fn)
         assertEquals(error.reason, "Trap")
         assert(error.detail.includes("ran out of fuel (budget 1000000000 units"), error.detail)
         // Not a timing assertion on speed: only that the budget, not a hang, ended it.
         assert(performance.now() - started < 60_000)
       }
-      const recursion = await failure(conductor, bad, "spin", "recurse")
+      const recursion = await callZomeError(conductor, bad, "spin", "recurse")
       assert(
         recursion.detail.includes("overflowed the call stack") ||
           recursion.detail.includes("ran out of fuel"),
@@ -101,7 +77,7 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
   )
 
   await t.step("unbounded allocation stops at the memory cap", async () => {
-    const error = await failure(conductor, bad, "grow", "grow")
+    const error = await callZomeError(conductor, bad, "grow", "grow")
     assertEquals(error.reason, "Trap")
     const pages = await callZome(conductor, bad, "grow", "grow_pages") as number
     assert(pages <= 32 * 16, `grew to ${pages} pages past the 32 MiB cap`)
@@ -109,10 +85,10 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
   })
 
   await t.step("a kernel allocation flood stops at the kernel budget", async () => {
-    const error = await failure(conductor, bad, "kernel_flood", "flood")
+    const error = await callZomeError(conductor, bad, "kernel_flood", "flood")
     assertEquals(error.reason, "Trap")
     assert(error.detail.includes("kernel memory"), error.detail)
-    const huge = await failure(conductor, bad, "kernel_flood", "huge_output", 32)
+    const huge = await callZomeError(conductor, bad, "kernel_flood", "huge_output", 32)
     assertEquals(huge.reason, "Trap")
     assertEquals(
       (await callZome(conductor, bad, "kernel_flood", "huge_output", 1) as Uint8Array).length,
@@ -123,7 +99,7 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
 
   await t.step("output that is not exactly one msgpack value is refused", async () => {
     for (const fn of ["not_msgpack", "trailing", "truncated", "empty", "no_output"]) {
-      const error = await failure(conductor, bad, "bad_output", fn)
+      const error = await callZomeError(conductor, bad, "bad_output", fn)
       assertEquals(error.reason, "GuestError", fn)
       assert(error.detail.includes("not one msgpack value"), `${fn}: ${error.detail}`)
     }
@@ -190,13 +166,13 @@ Deno.test("host functions refuse abuse with the right error kinds", async (t) =>
           ["get", "get_1"],
         ]
       ) {
-        const error = await failure(conductor, cell, "host_abuse", "create_abuse", mode)
+        const error = await callZomeError(conductor, cell, "host_abuse", "create_abuse", mode)
         assertEquals(error.reason, "InvalidCommit", mode)
         assert(error.detail.includes(`${fn}: denied`), `${mode}: ${error.detail}`)
       }
-      const looping = await failure(conductor, cell, "host_abuse", "create_abuse", "loop")
+      const looping = await callZomeError(conductor, cell, "host_abuse", "create_abuse", "loop")
       assert(looping.detail.includes("ran out of fuel"), looping.detail)
-      const trapping = await failure(conductor, cell, "host_abuse", "create_abuse", "trap")
+      const trapping = await callZomeError(conductor, cell, "host_abuse", "create_abuse", "trap")
       assertEquals(trapping.reason, "InvalidCommit")
       assertEquals(chain.length(cell.dna.hash, cell.agent), before)
     },

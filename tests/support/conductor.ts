@@ -122,3 +122,27 @@ export function collectSignals(conductor: TestConductor) {
     stop: () => conductor.runPromise(Fiber.interrupt(fiber)),
   }
 }
+
+/** Calls a zome function expecting it to fail; returns the `ZomeCallError` (fails if it succeeds). */
+export function callZomeError(
+  conductor: TestConductor,
+  cell: RunningCell,
+  zome: string,
+  fn: string,
+  payload: unknown = null,
+  provenance = cell.agent,
+) {
+  return conductor.runPromise(Effect.gen(function* () {
+    const calls = yield* ZomeCalls
+    return yield* Effect.flip(
+      calls.call({
+        cellId: cell.cellId,
+        zome,
+        fn,
+        payload: encode(payload),
+        provenance,
+        capSecret: null,
+      }),
+    )
+  }))
+}
