@@ -17,6 +17,7 @@ import { sha256 } from "../../core/crypto/mod.ts"
 import { bytesEqual, hashCore, isHoloHash } from "../../core/hash/mod.ts"
 import type { RunningCell } from "../../core/cell/mod.ts"
 import { TaskManager } from "../../core/task/mod.ts"
+import { ZomeCalls } from "../../core/workflow/zome_call.ts"
 import {
   callZome,
   callZomeError,
@@ -337,6 +338,27 @@ Deno.test("host functions through the guest path", async (t) => {
     assert(failed.detail.includes("failing after a write, on purpose"))
     assertEquals(await chainLength(conductor, cell), before + 3)
   })
+
+  await t.step(
+    "a payload that is not msgpack fails with a clear error and writes nothing",
+    async () => {
+      const before = await chainLength(conductor, cell)
+      const error = await conductor.runPromise(Effect.gen(function* () {
+        const calls = yield* ZomeCalls
+        return yield* Effect.flip(calls.call({
+          cellId: cell.cellId,
+          zome: "host_fns",
+          fn: "call_create",
+          payload: Uint8Array.of(0xc1, 0xff),
+          provenance: cell.agent,
+          capSecret: null,
+        }))
+      }))
+      assert(error.reason === "GuestError" || error.reason === "Trap", error.reason)
+      assert(/msgpack|input/i.test(error.detail), error.detail)
+      assertEquals(await chainLength(conductor, cell), before)
+    },
+  )
 
   await t.step("a missing function is FunctionNotFound; callbacks are not callable", async () => {
     assertEquals(
