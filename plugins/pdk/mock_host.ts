@@ -185,6 +185,12 @@ export class MockHost {
     return unpack(result.output)
   }
 
+  /** Bytes of the guest's linear memory (it only grows: a bound on what the zome ever used). */
+  get memoryBytes(): number {
+    const memory = this.#instance?.exports["memory"]
+    return memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0
+  }
+
   /** Live kernel blocks (those allocated and not freed) after the last call. */
   get liveBlocks(): number {
     return this.#blocks.filter((b) => b !== null).length - 1

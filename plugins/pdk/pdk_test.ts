@@ -1016,6 +1016,61 @@ Deno.test("init writes a marker and can fail; post_commit emits a signal", () =>
 })
 
 // ---------------------------------------------------------------------------------------------
+// Decoding on demand and the paths that avoid allocations
+
+Deno.test("entries of every size travel as bin, byte for byte", () => {
+  for (const size of [0, 20, 300, 70_000]) {
+    const host = zome("host_fns").on("create_1", () => ({ ok: actionHash }))
+    const entry = { text: "x".repeat(size), n: [1, -2, 2n ** 63n] }
+    assertEquals(host.callValue("call_create", { entry_type: "thing", entry }), { ok: actionHash })
+    assertEquals(host.calls[0]!.input, { entry_type: "thing", entry: pack(entry) }, `${size}`)
+  }
+})
+
+Deno.test("a record decoded on first use fails with the messages of an eager decode", () => {
+  const fails = (op: unknown) => failure(zome("host_fns_integrity").call("validate", pack(op)))
+  const noAction = thingOp({ value: 1 })
+  delete (noAction.record as { action?: unknown }).action
+  assertEquals(fails(noAction), 'validate input: missing key "action"')
+  const badAuthor = thingOp({ value: 1 }, "store_record")
+  ;(badAuthor.record as { action: unknown }).action = { ...actions.create, author: "me" }
+  assertEquals(fails(badAuthor), 'validate input: "author": expected bin, got string')
+  // The record itself is checked up front, even by an op whose check never reads it.
+  assertEquals(
+    fails({ type: "register_agent_activity", record: 5 }),
+    "validate input: expected map, got int",
+  )
+})
+
+Deno.test("many distinct short strings decode correctly (they share a small cache)", () => {
+  const doc: Record<string, unknown> = {}
+  for (let i = 0; i < 300; i++) doc[`k${i}`] = [`v${i}`, `k${i}`, "é" + i]
+  for (let round = 0; round < 2; round++) assertEquals(pdk.callValue("roundtrip", doc), doc)
+})
+
+Deno.test("one instance stays within its memory over 100,000 calls", () => {
+  const validator = zome("host_fns_integrity")
+  const ops = [
+    thingOp({ value: 1 }),
+    thingOp({ value: 1 }, "store_record"),
+    { type: "register_agent_activity", record: record(actions.create, appEntry) },
+  ].map(pack)
+  const creator = zome("host_fns").on("create_1", () => ({ ok: actionHash }))
+  const create = pack({ entry_type: "thing", entry: { value: 1 } })
+  const run = (calls: number) => {
+    for (let i = 0; i < calls; i++) {
+      assertEquals(validator.call("validate", ops[i % 3]!).rc, 0)
+      if (i % 4 === 0) assertEquals(creator.call("call_create", create).rc, 0)
+    }
+  }
+  run(10_000)
+  const settled = [validator.memoryBytes, creator.memoryBytes]
+  run(90_000)
+  assertEquals([validator.memoryBytes, creator.memoryBytes], settled)
+  assert(settled.every((bytes) => bytes <= 256 * 1024), `${settled}`)
+})
+
+// ---------------------------------------------------------------------------------------------
 // The real Extism SDK
 
 Deno.test("the zomes run unchanged under @extism/extism with host functions", async () => {

@@ -19,6 +19,13 @@
  * Misuse (an offset outside the arena, a length past the input, an error or log message that is
  * not a block) traps with a {@link KernelTrap} instead of reading garbage.
  *
+ * The functions a guest calls once per 8 bytes it moves (`load_*`, `store_*`, `input_load_*`,
+ * `input_length`) are a small wasm module ({@link FAST_PATH_WAT}) over a `WebAssembly.Memory`
+ * that holds the arena while it is at most 1 MiB: a call from the guest is then wasm to wasm, with
+ * no JS transition and no BigInt per call. A call whose arena outgrows that moves it to a JS
+ * buffer, and those functions forward to their JS versions until the call ends; either way the
+ * checks, results and traps are the same.
+ *
  * @module
  */
 import type { FuncType, ValType } from "./instrument.ts"
@@ -149,8 +156,12 @@ const LEVEL_NUMBER: Readonly<Record<LogLevel, number>> = {
 }
 
 const ALIGN = 8
-const INITIAL_CAPACITY = 64 * 1024
-/** After a call, an arena larger than this is replaced by a fresh small one. */
+const PAGE = 64 * 1024
+const INITIAL_CAPACITY = PAGE
+/**
+ * The most the arena's wasm memory grows to (a memory never shrinks, so this is what an instance
+ * keeps between calls); a call that needs more moves its arena to a JS buffer, dropped afterwards.
+ */
 const RETAIN_CAPACITY = 1024 * 1024
 /** First-fit looks at most this many free ranges before bumping (bounds host time per alloc). */
 const MAX_FREE_SCAN = 64
@@ -187,6 +198,95 @@ function align(n: number): number {
 }
 
 /**
+ * The kernel functions a guest calls per 8 bytes, as wasm over the arena's memory (the source of
+ * {@link FAST_PATH_WASM}; kernel_test.ts checks that they match). The globals mirror the arena's
+ * bump pointer and the current frame's input; `slow` is set while the arena lives in a JS buffer,
+ * and the functions then forward to the JS versions imported from "slow". Out-of-range accesses
+ * call `out_of_bounds`, which throws the same {@link KernelTrap} as the JS versions.
+ */
+export const FAST_PATH_WAT = `(module
+  (import "kernel" "memory" (memory 0))
+  (import "kernel" "top" (global $top (mut i32)))
+  (import "kernel" "input_offset" (global $inputOffset (mut i32)))
+  (import "kernel" "input_length" (global $inputLength (mut i32)))
+  (import "kernel" "slow" (global $slow (mut i32)))
+  (import "kernel" "out_of_bounds" (func $outOfBounds (param i32 i64 i32)))
+  (import "slow" "load_u8" (func $slowLoadU8 (param i64) (result i32)))
+  (import "slow" "load_u64" (func $slowLoadU64 (param i64) (result i64)))
+  (import "slow" "store_u8" (func $slowStoreU8 (param i64 i32)))
+  (import "slow" "store_u64" (func $slowStoreU64 (param i64 i64)))
+  (import "slow" "input_load_u8" (func $slowInputLoadU8 (param i64) (result i32)))
+  (import "slow" "input_load_u64" (func $slowInputLoadU64 (param i64) (result i64)))
+  ;; The memory offset of $width bytes at block address $address, or a trap.
+  (func $arena (param $address i64) (param $width i64) (param $fn i32) (result i32)
+    (local $offset i64)
+    (local.set $offset (i64.sub (local.get $address) (i64.const 0x100000000)))
+    (if (i32.or
+          (i64.lt_s (local.get $offset) (i64.const 0))
+          (i64.gt_s (local.get $offset)
+            (i64.sub (i64.extend_i32_u (global.get $top)) (local.get $width))))
+      (then
+        (call $outOfBounds (local.get $fn) (local.get $address) (i32.wrap_i64 (local.get $width)))
+        (unreachable)))
+    (i32.wrap_i64 (local.get $offset)))
+  ;; The memory offset of $width input bytes at $index, or a trap.
+  (func $input (param $index i64) (param $width i64) (param $fn i32) (result i32)
+    (if (i32.or
+          (i64.lt_s (local.get $index) (i64.const 0))
+          (i64.gt_s (local.get $index)
+            (i64.sub (i64.extend_i32_u (global.get $inputLength)) (local.get $width))))
+      (then
+        (call $outOfBounds (local.get $fn) (local.get $index) (i32.wrap_i64 (local.get $width)))
+        (unreachable)))
+    (i32.add (global.get $inputOffset) (i32.wrap_i64 (local.get $index))))
+  (func (export "load_u8") (param i64) (result i32)
+    (if (global.get $slow) (then (return (call $slowLoadU8 (local.get 0)))))
+    (i32.load8_u (call $arena (local.get 0) (i64.const 1) (i32.const 0))))
+  (func (export "load_u64") (param i64) (result i64)
+    (if (global.get $slow) (then (return (call $slowLoadU64 (local.get 0)))))
+    (i64.load (call $arena (local.get 0) (i64.const 8) (i32.const 1))))
+  (func (export "store_u8") (param i64 i32)
+    (if (global.get $slow) (then (return (call $slowStoreU8 (local.get 0) (local.get 1)))))
+    (i32.store8 (call $arena (local.get 0) (i64.const 1) (i32.const 2)) (local.get 1)))
+  (func (export "store_u64") (param i64 i64)
+    (if (global.get $slow) (then (return (call $slowStoreU64 (local.get 0) (local.get 1)))))
+    (i64.store (call $arena (local.get 0) (i64.const 8) (i32.const 3)) (local.get 1)))
+  (func (export "input_load_u8") (param i64) (result i32)
+    (if (global.get $slow) (then (return (call $slowInputLoadU8 (local.get 0)))))
+    (i32.load8_u (call $input (local.get 0) (i64.const 1) (i32.const 4))))
+  (func (export "input_load_u64") (param i64) (result i64)
+    (if (global.get $slow) (then (return (call $slowInputLoadU64 (local.get 0)))))
+    (i64.load (call $input (local.get 0) (i64.const 8) (i32.const 5))))
+  (func (export "input_length") (result i64)
+    (i64.extend_i32_u (global.get $inputLength))))`
+
+/** {@link FAST_PATH_WAT} assembled (wabt), base64. */
+export const FAST_PATH_WASM =
+  "AGFzbQEAAAABJgdgA39+fwBgAX4Bf2ABfgF+YAJ+fwBgAn5+AGADfn5/AX9gAAF+At8BDAZrZXJuZWwGbWVtb3J5AgAABmtlcm5lbAN0b3ADfwEGa2VybmVsDGlucHV0X29mZnNldAN/AQZrZXJuZWwMaW5wdXRfbGVuZ3RoA38BBmtlcm5lbARzbG93A38BBmtlcm5lbA1vdXRfb2ZfYm91bmRzAAAEc2xvdwdsb2FkX3U4AAEEc2xvdwhsb2FkX3U2NAACBHNsb3cIc3RvcmVfdTgAAwRzbG93CXN0b3JlX3U2NAAEBHNsb3cNaW5wdXRfbG9hZF91OAABBHNsb3cOaW5wdXRfbG9hZF91NjQAAgMKCQUFAQIDBAECBgddBwdsb2FkX3U4AAkIbG9hZF91NjQACghzdG9yZV91OAALCXN0b3JlX3U2NAAMDWlucHV0X2xvYWRfdTgADQ5pbnB1dF9sb2FkX3U2NAAODGlucHV0X2xlbmd0aAAPCvMBCS4BAX4gAEKAgICAEH0hAyADQgBTIAMjAK0gAX1VcgRAIAIgACABpxAAAAsgA6cLJAAgAEIAUyAAIwKtIAF9VXIEQCACIAAgAacQAAALIwEgAKdqCxcAIwMEQCAAEAEPCyAAQgFBABAHLQAACxcAIwMEQCAAEAIPCyAAQghBARAHKQMACxsAIwMEQCAAIAEQAw8LIABCAUECEAcgAToAAAsbACMDBEAgACABEAQPCyAAQghBAxAHIAE3AwALFwAjAwRAIAAQBQ8LIABCAUEEEAgtAAALFwAjAwRAIAAQBg8LIABCCEEFEAgpAwALBQAjAq0L"
+
+/** The names `out_of_bounds` receives as its first argument, in FAST_PATH_WAT's order. */
+const FAST_PATH_FUNCTIONS = [
+  "load_u8",
+  "load_u64",
+  "store_u8",
+  "store_u64",
+  "input_load_u8",
+  "input_load_u64",
+] as const
+
+// Compiled on first use and shared by every kernel: a compiled module is immutable.
+let fastPathModule: WebAssembly.Module | undefined
+
+function fastPath(): WebAssembly.Module {
+  fastPathModule ??= new WebAssembly.Module(
+    Uint8Array.from(atob(FAST_PATH_WASM), (c) => c.charCodeAt(0)),
+  )
+  return fastPathModule
+}
+
+const i32Global = () => new WebAssembly.Global({ value: "i32", mutable: true }, 0)
+
+/**
  * One plugin instance's Extism kernel. Hand {@link Kernel.env} to `WebAssembly.Instance` as the
  * `extism:host/env` namespace, and bracket every guest call with {@link Kernel.enter} and
  * {@link Kernel.leave}.
@@ -213,10 +313,19 @@ export class Kernel {
   readonly #logger: KernelLogger | undefined
   readonly #logLevel: number
 
-  #buf: Uint8Array = new Uint8Array(0)
-  #view: DataView = new DataView(this.#buf.buffer)
+  /** The arena while it fits RETAIN_CAPACITY (fast path); see {@link FAST_PATH_WAT}. */
+  readonly #memory: WebAssembly.Memory
+  /** The arena: a view of `#memory`, or a JS buffer while `#slow`. */
+  #buf: Uint8Array
+  #view: DataView
+  #slow = false
   /** Bump pointer: bytes of the arena in use. */
   #top = 0
+  // What the fast path reads: #top, the current frame's input, #slow.
+  readonly #topGlobal = i32Global()
+  readonly #inputOffsetGlobal = i32Global()
+  readonly #inputLengthGlobal = i32Global()
+  readonly #slowGlobal = i32Global()
   /** Live blocks: arena offset → length. */
   readonly #blocks = new Map<number, number>()
   /** Free ranges below `#top`, sorted by start, never adjacent: [start0, size0, start1, size1, …]. */
@@ -242,8 +351,10 @@ export class Kernel {
     this.#config = new Map(Object.entries(options.config ?? {}))
     this.#logger = options.logger
     this.#logLevel = LEVEL_NUMBER[options.logLevel ?? "info"]
-    this.#buf = new Uint8Array(Math.min(INITIAL_CAPACITY, align(this.#maxBytes)))
-    this.#view = new DataView(this.#buf.buffer)
+    const initial = Math.ceil(Math.min(INITIAL_CAPACITY, align(this.#maxBytes)) / PAGE)
+    this.#memory = new WebAssembly.Memory({ initial, maximum: RETAIN_CAPACITY / PAGE })
+    this.#buf = new Uint8Array(this.#memory.buffer)
+    this.#view = new DataView(this.#memory.buffer)
     this.env = this.#makeEnv()
   }
 
@@ -267,6 +378,7 @@ export class Kernel {
     }
     this.#frames.push(frame)
     this.#cur = frame
+    this.#syncInput()
   }
 
   /**
@@ -277,6 +389,7 @@ export class Kernel {
     const frame = this.#frames.pop()
     if (frame === undefined) throw new Error("Kernel.leave without a matching enter")
     this.#cur = this.#frames[this.#frames.length - 1] ?? emptyFrame()
+    this.#syncInput()
     const output = frame.outputOff >= 0
       ? this.#buf.slice(frame.outputOff, frame.outputOff + frame.outputLen)
       : new Uint8Array(0)
@@ -357,17 +470,40 @@ export class Kernel {
       )
     }
     if (end > this.#buf.length) this.#grow(end)
-    this.#top = end
+    this.#setTop(end)
     this.#blocks.set(off, length)
     return off
   }
 
   #grow(needed: number): void {
     const capacity = Math.min(Math.max(needed, this.#buf.length * 2), align(this.#maxBytes))
+    if (!this.#slow && capacity <= RETAIN_CAPACITY) {
+      this.#memory.grow(Math.ceil(capacity / PAGE) - this.#memory.buffer.byteLength / PAGE)
+      this.#buf = new Uint8Array(this.#memory.buffer)
+      this.#view = new DataView(this.#memory.buffer)
+      return
+    }
     const next = new Uint8Array(capacity)
     next.set(this.#buf.subarray(0, this.#top))
+    if (!this.#slow) {
+      // The memory is kept between calls: it must not keep this call's bytes.
+      this.#buf.fill(0, 0, this.#top)
+      this.#slow = true
+      this.#slowGlobal.value = 1
+    }
     this.#buf = next
     this.#view = new DataView(next.buffer)
+  }
+
+  #setTop(top: number): void {
+    this.#top = top
+    this.#topGlobal.value = top
+  }
+
+  /** Tells the fast path where the current frame's input is. */
+  #syncInput(): void {
+    this.#inputOffsetGlobal.value = this.#cur.inputOff
+    this.#inputLengthGlobal.value = this.#cur.inputLen
   }
 
   #freeBlock(off: number): void {
@@ -401,21 +537,25 @@ export class Kernel {
       free.splice(at, 2)
     }
     if (start + size === this.#top) {
-      this.#top = start
+      this.#setTop(start)
       return
     }
     free.splice(at, 0, start, size)
   }
 
   #reset(): void {
-    this.#buf.fill(0, 0, this.#top)
-    this.#top = 0
     this.#blocks.clear()
     this.#free.length = 0
-    if (this.#buf.length > RETAIN_CAPACITY) {
-      this.#buf = new Uint8Array(Math.min(INITIAL_CAPACITY, align(this.#maxBytes)))
-      this.#view = new DataView(this.#buf.buffer)
+    if (this.#slow) {
+      // Back to the (already zeroed) memory; the large JS buffer is dropped.
+      this.#slow = false
+      this.#slowGlobal.value = 0
+      this.#buf = new Uint8Array(this.#memory.buffer)
+      this.#view = new DataView(this.#memory.buffer)
+    } else {
+      this.#buf.fill(0, 0, this.#top)
     }
+    this.#setTop(0)
   }
 
   /** Arena offset of a live block, or a trap naming the function that got a bad offset. */
@@ -451,7 +591,7 @@ export class Kernel {
       if (LEVEL_NUMBER[level] < this.#logLevel) return
       this.#log(level, this.#blockText(address, `log_${level}`))
     }
-    return {
+    const js: WebAssembly.ModuleImports = {
       alloc: (n: bigint): bigint => {
         if (n <= 0n) return 0n
         if (n > BigInt(this.#maxBytes)) {
@@ -465,7 +605,10 @@ export class Kernel {
       free: (address: bigint): void => {
         const off = this.#offsetOf(address)
         if (!this.#blocks.has(off)) return
-        if (off === this.#cur.inputOff) this.#cur.inputLen = 0
+        if (off === this.#cur.inputOff) {
+          this.#cur.inputLen = 0
+          this.#syncInput()
+        }
         // The guest owns the block now: `leave` must not free whatever reuses its offset.
         for (const frame of this.#frames) if (frame.ownInput === off) frame.ownInput = -1
         this.#freeBlock(off)
@@ -499,6 +642,7 @@ export class Kernel {
         if (address === 0n && length === 0n) {
           this.#cur.inputOff = -1
           this.#cur.inputLen = 0
+          this.#syncInput()
           return
         }
         if (!(off >= 0 && len >= 0 && off + len <= this.#top)) {
@@ -506,6 +650,7 @@ export class Kernel {
         }
         this.#cur.inputOff = off
         this.#cur.inputLen = len
+        this.#syncInput()
       },
       "input_offset": (): bigint =>
         this.#cur.inputOff < 0 ? 0n : BigInt(KERNEL_BASE + this.#cur.inputOff),
@@ -611,5 +756,22 @@ export class Kernel {
       "log_error": logAt("error"),
       "get_log_level": (): number => this.#logLevel,
     }
+    // The per-8-bytes functions come from the fast path, which forwards to `js` while `#slow`.
+    const slow: WebAssembly.ModuleImports = {}
+    for (const name of FAST_PATH_FUNCTIONS) slow[name] = js[name]!
+    const fast = new WebAssembly.Instance(fastPath(), {
+      kernel: {
+        memory: this.#memory,
+        top: this.#topGlobal,
+        "input_offset": this.#inputOffsetGlobal,
+        "input_length": this.#inputLengthGlobal,
+        slow: this.#slowGlobal,
+        "out_of_bounds": (fn: number, address: bigint, width: number): void =>
+          this.#outOfBounds(FAST_PATH_FUNCTIONS[fn] ?? "kernel", address, width),
+      },
+      slow,
+    })
+    for (const name of [...FAST_PATH_FUNCTIONS, "input_length"]) js[name] = fast.exports[name]!
+    return js
   }
 }

@@ -4,6 +4,8 @@ import {
   throws as assertThrows,
 } from "node:assert/strict"
 import {
+  FAST_PATH_WASM,
+  FAST_PATH_WAT,
   Kernel,
   KERNEL_BASE,
   KERNEL_SIGNATURES,
@@ -11,6 +13,7 @@ import {
   KernelTrap,
   type LogLevel,
 } from "./kernel.ts"
+import { wat } from "./testdata/wat.ts"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -337,4 +340,64 @@ Deno.test("Kernel grows its arena for large blocks within the budget", () => {
   assertEquals(env.memory_bytes() >= BigInt(3 << 20) - 200n, true)
   kernel.leave()
   assert(kernel.stats().arenaCapacity <= 1 << 20, "a large arena is not kept after the call")
+})
+
+Deno.test("the kernel's wasm fast path is FAST_PATH_WAT assembled", () => {
+  const shipped = Uint8Array.from(atob(FAST_PATH_WASM), (c) => c.charCodeAt(0))
+  assertEquals(shipped, wat(FAST_PATH_WAT))
+})
+
+Deno.test("Kernel moves an arena past 1 MiB out of its wasm memory for one call, then back", () => {
+  const { kernel, env } = setup({ maxKernelBytes: 4 << 20 })
+  const input = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9)
+  kernel.enter(input)
+  const small = env.alloc(16n)
+  env.store_u64(small, 0x0102030405060708n)
+  env.store_u8(small + 8n, 0xee)
+  const size = 2 << 20
+  const big = env.alloc(BigInt(size))
+  env.store_u64(big + BigInt(size - 8), -3n)
+  assertEquals(env.load_u64(small), 0x0102030405060708n, "blocks written before the move")
+  assertEquals(env.load_u8(small + 8n), 0xee)
+  assertEquals(env.load_u64(big + BigInt(size - 8)), -3n)
+  assertEquals(env.input_load_u64(1n), 0x0908070605040302n)
+  assertEquals(env.input_length(), 9n)
+  assertEquals(trapKind(() => env.load_u8(big + BigInt(size))), "kernel_misuse")
+  kernel.leave()
+  assert(kernel.stats().arenaCapacity <= 1 << 20, "the large arena is not kept")
+  kernel.enter(new Uint8Array(input.length))
+  const again = env.alloc(16n)
+  assertEquals(again, small)
+  assertEquals([env.load_u64(again), env.load_u8(again + 8n)], [0n, 0], "no bytes of the last call")
+  kernel.leave()
+})
+
+Deno.test("Kernel fast-path traps name the function, the width and the offset", () => {
+  const { kernel, env } = setup()
+  kernel.enter(Uint8Array.of(1, 2, 3))
+  const p = env.alloc(8n)
+  const message = (fn: () => unknown) => {
+    try {
+      fn()
+    } catch (e) {
+      if (e instanceof KernelTrap) return `${e.kind}: ${e.message}`
+      throw e
+    }
+    throw new Error("expected a KernelTrap")
+  }
+  const outside = "are outside kernel memory"
+  assertEquals(
+    message(() => env.load_u64(p + 1n)),
+    `kernel_misuse: extism kernel: load_u64: 8 byte(s) at ${p + 1n} ${outside}`,
+  )
+  assertEquals(
+    message(() => env.store_u8(-5n, 1)),
+    `kernel_misuse: extism kernel: store_u8: 1 byte(s) at -5 ${outside}`,
+  )
+  assertEquals(
+    message(() => env.input_load_u64(0n)),
+    `kernel_misuse: extism kernel: input_load_u64: 8 byte(s) at 0 ${outside}`,
+  )
+  assertEquals(env.input_load_u8(2n), 3)
+  kernel.leave()
 })

@@ -9,8 +9,17 @@
  * Owns decoding callback inputs (`Op`, genesis input, committed actions) and encoding their
  * results. Zome code decides the outcome; it never sees the msgpack shapes.
  */
-import { inputBytes, ok } from "./io"
-import { decode, decodeError, setDecodeContext, Value, Writer } from "./msgpack"
+import { inputBytes, ok, okNil } from "./io"
+import { checkDocument, decode, decodeError, setDecodeContext, Value, Writer } from "./msgpack"
+import {
+  failIn,
+  fieldLaterMap,
+  fieldNonNil,
+  fieldString,
+  fieldStringOpt,
+  Kind,
+  scanMap,
+} from "./scan"
 import { dnaInfo, zomeInfo } from "./hdk"
 import {
   Action,
@@ -23,10 +32,11 @@ import {
   ZomeInfo,
 } from "./types"
 
-function callbackInput(name: string): Value {
+// `context` is the callback's name followed by " input" (a literal: no allocation per call).
+function callbackInput(context: string): Value {
   const bytes = inputBytes()
-  setDecodeContext(name + " input")
-  return bytes.length == 0 ? Value.nil(name + " input") : decode(bytes)
+  setDecodeContext(context)
+  return bytes.length == 0 ? Value.nil(context) : decode(bytes)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,6 +103,18 @@ export namespace OpType {
   export const RegisterDeleteLink = "register_delete_link"
 }
 
+const NO_BYTES = new Uint8Array(0)
+
+const OP_KEYS: StaticArray<string> = [
+  "type",
+  "record",
+  "entry_type",
+  "link_type",
+  "original_action",
+  "create_link",
+]
+const OP_AT = new StaticArray<i32>(6)
+
 /**
  * One unit of validation: the record it comes from plus, depending on `type`, the action an
  * update or delete refers to (`originalAction`) or the link a delete removes (`createLink`).
@@ -102,7 +124,11 @@ export namespace OpType {
 export class Op {
   /** See `OpType`. */
   type: string = ""
-  record: Record = new Record()
+  private decodedRecord: Record | null = null
+  // Where the record is, until it is decoded on first use (-1: nowhere, a default record).
+  private recordSource: Uint8Array = NO_BYTES
+  private recordAt: i32 = -1
+  private recordContext: string = ""
   /** The app entry type name, when the action creates or updates an entry of this zome. */
   entryType: string | null = null
   /** The link type name, when the action creates or deletes a link of this zome. */
@@ -112,17 +138,43 @@ export class Op {
   /** `register_delete_link`: the `create_link` being deleted. */
   createLink: SignedAction | null = null
 
+  get record(): Record {
+    const decoded = this.decodedRecord
+    if (decoded !== null) return decoded
+    const r = this.recordAt < 0
+      ? new Record()
+      : Record.decodeAt(this.recordSource, this.recordAt, this.recordContext)
+    this.decodedRecord = r
+    return r
+  }
+
+  set record(record: Record) {
+    this.decodedRecord = record
+  }
+
   static fromValue(v: Value): Op {
-    const m = v.asMap()
+    if (v.kind != Kind.Map) failIn(v.context, "expected map, got " + v.kindName)
+    return Op.decodeAt(v.source, v.start, v.context)
+  }
+
+  /** @internal the op encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): Op {
+    const at = OP_AT
+    scanMap(src, pos, context, OP_KEYS, at)
+    const recordAt = unchecked(at[1])
+    const entryTypeAt = unchecked(at[2])
+    const linkTypeAt = unchecked(at[3])
+    const original = fieldNonNil(src, unchecked(at[4]))
+    const createLink = fieldNonNil(src, unchecked(at[5]))
     const op = new Op()
-    op.type = m.getString("type")
-    op.record = Record.fromValue(m.get("record"))
-    op.entryType = m.optString("entry_type")
-    op.linkType = m.optString("link_type")
-    const original = m.opt("original_action")
-    if (!original.isNil()) op.originalAction = SignedAction.fromValue(original)
-    const createLink = m.opt("create_link")
-    if (!createLink.isNil()) op.createLink = SignedAction.fromValue(createLink)
+    op.type = fieldString(src, unchecked(at[0]), "type", context)
+    op.recordSource = src
+    op.recordAt = fieldLaterMap(src, recordAt, "record", context)
+    op.recordContext = context
+    op.entryType = fieldStringOpt(src, entryTypeAt, "entry_type", context)
+    op.linkType = fieldStringOpt(src, linkTypeAt, "link_type", context)
+    if (original >= 0) op.originalAction = SignedAction.decodeAt(src, original, context)
+    if (createLink >= 0) op.createLink = SignedAction.decodeAt(src, createLink, context)
     return op
   }
 
@@ -157,6 +209,9 @@ export class Op {
   }
 }
 
+// `hashes` of valid and invalid results, which never send theirs: shared instead of allocated.
+const NO_HASHES = new Array<Uint8Array>(0)
+
 /** The outcome of `validate` or `genesis_self_check`. */
 @final
 export class ValidateResult {
@@ -167,11 +222,11 @@ export class ValidateResult {
   ) {}
 
   static valid(): ValidateResult {
-    return new ValidateResult("valid", "", [])
+    return new ValidateResult("valid", "", NO_HASHES)
   }
 
   static invalid(reason: string): ValidateResult {
-    return new ValidateResult("invalid", reason, [])
+    return new ValidateResult("invalid", reason, NO_HASHES)
   }
 
   /** The op cannot be decided until these hashes can be fetched. */
@@ -211,7 +266,12 @@ export function unresolved(hashes: Array<Uint8Array>): ValidateResult {
 
 /** Runs the `validate` callback: decodes the `Op`, calls `check`, answers with its result. */
 export function validateWith(check: (op: Op) => ValidateResult): i32 {
-  const op = Op.fromValue(callbackInput("validate"))
+  const context = "validate input"
+  const bytes = inputBytes()
+  setDecodeContext(context)
+  if (bytes.length == 0) failIn(context, "expected map, got nil")
+  checkDocument(bytes)
+  const op = Op.decodeAt(bytes, 0, context)
   setDecodeContext("")
   return ok(check(op))
 }
@@ -235,7 +295,7 @@ export class GenesisInput {
 
 /** Runs the `genesis_self_check` callback with `check`. */
 export function genesisSelfCheckWith(check: (input: GenesisInput) => ValidateResult): i32 {
-  const input = GenesisInput.fromValue(callbackInput("genesis_self_check"))
+  const input = GenesisInput.fromValue(callbackInput("genesis_self_check input"))
   setDecodeContext("")
   return ok(check(input))
 }
@@ -274,10 +334,10 @@ export function initWith(setup: () => InitResult): i32 {
 
 /** Runs the `post_commit` callback: `handle` gets the actions the call committed. */
 export function postCommitWith(handle: (actions: Array<SignedAction>) => void): i32 {
-  const actions = SignedAction.listFromValue(callbackInput("post_commit"))
+  const actions = SignedAction.listFromValue(callbackInput("post_commit input"))
   setDecodeContext("")
   handle(actions)
-  return ok(new Writer(8).nil())
+  return okNil()
 }
 
 // ---------------------------------------------------------------------------------------------

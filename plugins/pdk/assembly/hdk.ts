@@ -36,8 +36,19 @@ import {
   zome_info_1,
 } from "./imports"
 import { blockFromMemory, bytesFromBlock, free } from "./kernel"
-import { decode, encode, setDecodeContext, Value, Writer } from "./msgpack"
+import { checkDocument, setDecodeContext, Value, Writer } from "./msgpack"
+import { giveWriter, takeWriter } from "./pool"
 import { HostError, Result } from "./result"
+import {
+  arrayAt,
+  failIn,
+  fieldMap,
+  fieldString,
+  hFrom,
+  Kind,
+  scanMap,
+  skipValue,
+} from "./scan"
 import {
   ActionHash,
   AgentInfo,
@@ -72,6 +83,24 @@ function send(input: Writer | null): u64 {
   return blockFromMemory(input.dataStart, <usize> input.length)
 }
 
+const ENVELOPE_KEYS: StaticArray<string> = ["ok", "err"]
+const ENVELOPE_AT = new StaticArray<i32>(2)
+const ERROR_KEYS: StaticArray<string> = ["kind", "message"]
+const ERROR_AT = new StaticArray<i32>(2)
+
+// The last "<fn> output" context: a zome usually calls the same host function again, so the
+// string is built once instead of on every call.
+let lastFn = ""
+let lastContext = ""
+
+function outputContext(fn: string): string {
+  if (fn != lastFn) {
+    lastFn = fn
+    lastContext = fn + " output"
+  }
+  return lastContext
+}
+
 /**
  * Reads and frees the envelope at `out`, and frees the input block. Returns the `ok` value, or
  * the `err` as a `HostError`. A malformed envelope fails the call: it is a host bug, not
@@ -83,12 +112,28 @@ export function receive(fn: string, inputBlock: u64, out: u64): Result<Value> {
   const bytes = bytesFromBlock(out)
   free(out)
   // Values decoded here carry this context into their own errors ("get_1 output: …").
-  setDecodeContext(fn + " output")
-  const envelope = decode(bytes).asMap()
-  if (envelope.has("ok")) return Result.ok<Value>(envelope.get("ok"))
-  if (!envelope.has("err")) panic(fn + ": the host's answer is neither {ok} nor {err}")
-  const err = envelope.getMap("err")
-  return Result.err<Value>(new HostError(fn, err.getString("kind"), err.getString("message")))
+  const context = outputContext(fn)
+  setDecodeContext(context)
+  checkDocument(bytes)
+  // The envelope is read in place: only the `ok` value (or the error's strings) is made.
+  const at = ENVELOPE_AT
+  scanMap(bytes, 0, context, ENVELOPE_KEYS, at)
+  const okAt = unchecked(at[0])
+  const errAt = unchecked(at[1])
+  if (okAt >= 0) return Result.ok<Value>(Value.at(bytes, okAt, -1, context))
+  if (errAt < 0) panic(fn + ": the host's answer is neither {ok} nor {err}")
+  const err = ERROR_AT
+  scanMap(bytes, fieldMap(bytes, errAt, "err", context), context, ERROR_KEYS, err)
+  const kind = fieldString(bytes, unchecked(err[0]), "kind", context)
+  const message = fieldString(bytes, unchecked(err[1]), "message", context)
+  return Result.err<Value>(new HostError(fn, kind, message))
+}
+
+// The wrappers' own calls: `input` comes from `takeWriter` and is given back once copied.
+function callHost(fn: string, host: (input: u64) => u64, input: Writer | null): Result<Value> {
+  const block = send(input)
+  if (input !== null) giveWriter(input)
+  return receive(fn, block, host(block))
 }
 
 /** Calls the raw host function `fn` with `input` (see imports.ts); for tests and PDK authors. */
@@ -102,7 +147,7 @@ export function callHostRaw(
 }
 
 function hashInput(hash: Uint8Array): Writer {
-  return new Writer(48).map(1).field("hash", hash)
+  return takeWriter().map(1).field("hash", hash)
 }
 
 // Most outputs map one decoded value to one class. These helpers keep each wrapper to a line.
@@ -116,7 +161,7 @@ function toBytes(r: Result<Value>): Result<Uint8Array> {
 
 /** `agent_info_1`: this cell's agent keys and chain head. Z I P */
 export function agentInfo(): Result<AgentInfo> {
-  const r = callHostRaw("agent_info_1", agent_info_1, null)
+  const r = callHost("agent_info_1", agent_info_1, null)
   if (r.isErr) return Result.err<AgentInfo>(r.error!)
   return Result.ok<AgentInfo>(AgentInfo.fromValue(r.unwrap()))
 }
@@ -128,35 +173,35 @@ export function agentPubKey(): AgentPubKey {
 
 /** `dna_info_1`: the DNA's name, hash, modifiers and zome names. Z I P V G */
 export function dnaInfo(): Result<DnaInfo> {
-  const r = callHostRaw("dna_info_1", dna_info_1, null)
+  const r = callHost("dna_info_1", dna_info_1, null)
   if (r.isErr) return Result.err<DnaInfo>(r.error!)
   return Result.ok<DnaInfo>(DnaInfo.fromValue(r.unwrap()))
 }
 
 /** `zome_info_1`: the running zome, its (integrity zome's) entry and link types. Z I P V G */
 export function zomeInfo(): Result<ZomeInfo> {
-  const r = callHostRaw("zome_info_1", zome_info_1, null)
+  const r = callHost("zome_info_1", zome_info_1, null)
   if (r.isErr) return Result.err<ZomeInfo>(r.error!)
   return Result.ok<ZomeInfo>(ZomeInfo.fromValue(r.unwrap()))
 }
 
 /** `call_info_1`: who is calling this zome function, and under which grant. Z */
 export function callInfo(): Result<CallInfo> {
-  const r = callHostRaw("call_info_1", call_info_1, null)
+  const r = callHost("call_info_1", call_info_1, null)
   if (r.isErr) return Result.err<CallInfo>(r.error!)
   return Result.ok<CallInfo>(CallInfo.fromValue(r.unwrap()))
 }
 
 /** `sys_time_1`: the current time in microseconds. Z I P */
 export function sysTime(): Result<Timestamp> {
-  const r = callHostRaw("sys_time_1", sys_time_1, null)
+  const r = callHost("sys_time_1", sys_time_1, null)
   if (r.isErr) return Result.err<Timestamp>(r.error!)
   return Result.ok<Timestamp>(r.unwrap().asI64())
 }
 
 /** `random_bytes_1`: `n` (at most 1 MiB) cryptographically random bytes. Z I P */
 export function randomBytes(n: u32): Result<Uint8Array> {
-  return toBytes(callHostRaw("random_bytes_1", random_bytes_1, new Writer(8).uint(n)))
+  return toBytes(callHost("random_bytes_1", random_bytes_1, takeWriter().uint(n)))
 }
 
 /** Trace levels for `trace`. */
@@ -170,8 +215,8 @@ export namespace TraceLevel {
 
 /** `trace_1`: writes `message` to the conductor's log at `level` (see `TraceLevel`). All */
 export function trace(level: string, message: string): Result<Value> {
-  const input = new Writer().map(2).field("level", level).field("message", message)
-  return callHostRaw("trace_1", trace_1, input)
+  const input = takeWriter().map(2).field("level", level).field("message", message)
+  return callHost("trace_1", trace_1, input)
 }
 
 /** `trace` at level "debug". */
@@ -184,44 +229,45 @@ export function debug(message: string): void {
 
 /** `hash_1` blake2b: `outputLen` bytes (1..64, default 32) of BLAKE2b over `data`. All */
 export function hashBlake2b(data: Uint8Array, outputLen: i32 = 32): Result<Uint8Array> {
-  const input = new Writer().map(3).field("type", "blake2b").field("data", data)
+  const input = takeWriter().map(3).field("type", "blake2b").field("data", data)
     .field("output_len", outputLen)
-  return toBytes(callHostRaw("hash_1", hash_1, input))
+  return toBytes(callHost("hash_1", hash_1, input))
 }
 
 /** `hash_1` sha256 over `data`. All */
 export function hashSha256(data: Uint8Array): Result<Uint8Array> {
-  const input = new Writer().map(2).field("type", "sha256").field("data", data)
-  return toBytes(callHostRaw("hash_1", hash_1, input))
+  const input = takeWriter().map(2).field("type", "sha256").field("data", data)
+  return toBytes(callHost("hash_1", hash_1, input))
 }
 
 /** `hash_1` sha512 over `data`. All */
 export function hashSha512(data: Uint8Array): Result<Uint8Array> {
-  const input = new Writer().map(2).field("type", "sha512").field("data", data)
-  return toBytes(callHostRaw("hash_1", hash_1, input))
+  const input = takeWriter().map(2).field("type", "sha512").field("data", data)
+  return toBytes(callHost("hash_1", hash_1, input))
 }
 
 /** `hash_1` entry: the EntryHash an app entry of this msgpack would have. All */
 export function hashEntryBytes(entry: Uint8Array): Result<EntryHash> {
-  const input = new Writer().map(2).field("type", "entry").field("entry", entry)
-  return toBytes(callHostRaw("hash_1", hash_1, input))
+  const input = takeWriter().map(2).field("type", "entry").field("entry", entry)
+  return toBytes(callHost("hash_1", hash_1, input))
 }
 
 /** The EntryHash of an app entry holding `value` (encoded as by `Writer.write`). All */
 export function hashEntry<T>(value: T): Result<EntryHash> {
-  return hashEntryBytes(encode<T>(value))
+  const input = takeWriter().map(2).field("type", "entry").str("entry").binOf<T>(value)
+  return toBytes(callHost("hash_1", hash_1, input))
 }
 
 /** `hash_1` action: the ActionHash of `action` (the map as decoded, re-encoded unchanged). All */
 export function hashAction(action: Value): Result<ActionHash> {
-  const input = new Writer().map(2).field("type", "action").field("action", action)
-  return toBytes(callHostRaw("hash_1", hash_1, input))
+  const input = takeWriter().map(2).field("type", "action").field("action", action)
+  return toBytes(callHost("hash_1", hash_1, input))
 }
 
 /** `sign_1`: an Ed25519 signature by this cell's agent `key` over `data`. Z I P */
 export function sign(key: AgentPubKey, data: Uint8Array): Result<Signature> {
-  const input = new Writer().map(2).field("key", key).field("data", data)
-  return toBytes(callHostRaw("sign_1", sign_1, input))
+  const input = takeWriter().map(2).field("key", key).field("data", data)
+  return toBytes(callHost("sign_1", sign_1, input))
 }
 
 /** `verify_signature_1`: whether `signature` by `key` over `data` is valid. Z I P V G */
@@ -230,9 +276,9 @@ export function verifySignature(
   signature: Signature,
   data: Uint8Array,
 ): Result<bool> {
-  const input = new Writer().map(3).field("key", key).field("signature", signature)
+  const input = takeWriter().map(3).field("key", key).field("signature", signature)
     .field("data", data)
-  const r = callHostRaw("verify_signature_1", verify_signature_1, input)
+  const r = callHost("verify_signature_1", verify_signature_1, input)
   if (r.isErr) return Result.err<bool>(r.error!)
   return Result.ok<bool>(r.unwrap().asBool())
 }
@@ -250,7 +296,11 @@ export function createEntry<T>(
   entry: T,
   zome: string | null = null,
 ): Result<ActionHash> {
-  return createEntryBytes(entryType, encode<T>(entry), zome)
+  const input = takeWriter().beginMap().field("entry_type", entryType).str("entry")
+    .binOf<T>(entry)
+  if (zome !== null) input.field("zome", zome)
+  input.end()
+  return toBytes(callHost("create_1", create_1, input))
 }
 
 /** `create_1` with the entry given as msgpack bytes. Z I */
@@ -259,15 +309,17 @@ export function createEntryBytes(
   entry: Uint8Array,
   zome: string | null = null,
 ): Result<ActionHash> {
-  const input = new Writer().beginMap().field("entry_type", entryType).field("entry", entry)
+  const input = takeWriter().beginMap().field("entry_type", entryType).field("entry", entry)
   if (zome !== null) input.field("zome", zome)
   input.end()
-  return toBytes(callHostRaw("create_1", create_1, input))
+  return toBytes(callHost("create_1", create_1, input))
 }
 
 /** `update_1`: a new version of the entry created by `originalActionHash` (same type). Z I */
 export function updateEntry<T>(originalActionHash: ActionHash, entry: T): Result<ActionHash> {
-  return updateEntryBytes(originalActionHash, encode<T>(entry))
+  const input = takeWriter().map(2).field("original_action_hash", originalActionHash)
+    .str("entry").binOf<T>(entry)
+  return toBytes(callHost("update_1", update_1, input))
 }
 
 /** `update_1` with the entry given as msgpack bytes. Z I */
@@ -275,15 +327,15 @@ export function updateEntryBytes(
   originalActionHash: ActionHash,
   entry: Uint8Array,
 ): Result<ActionHash> {
-  const input = new Writer().map(2).field("original_action_hash", originalActionHash)
+  const input = takeWriter().map(2).field("original_action_hash", originalActionHash)
     .field("entry", entry)
-  return toBytes(callHostRaw("update_1", update_1, input))
+  return toBytes(callHost("update_1", update_1, input))
 }
 
 /** `delete_1`: deletes the entry written by a create or update (a cap grant: revokes it). Z I */
 export function deleteEntry(deletesActionHash: ActionHash): Result<ActionHash> {
-  const input = new Writer(48).map(1).field("deletes_action_hash", deletesActionHash)
-  return toBytes(callHostRaw("delete_1", delete_1, input))
+  const input = takeWriter().map(1).field("deletes_action_hash", deletesActionHash)
+  return toBytes(callHost("delete_1", delete_1, input))
 }
 
 /** `create_link_1`: a link of type `linkType` from `base` to `target`, with an optional tag. Z I */
@@ -294,30 +346,30 @@ export function createLink(
   tag: Uint8Array | null = null,
   zome: string | null = null,
 ): Result<ActionHash> {
-  const input = new Writer().beginMap().field("base", base).field("target", target)
+  const input = takeWriter().beginMap().field("base", base).field("target", target)
     .field("link_type", linkType)
   if (tag !== null) input.field("tag", tag)
   if (zome !== null) input.field("zome", zome)
   input.end()
-  return toBytes(callHostRaw("create_link_1", create_link_1, input))
+  return toBytes(callHost("create_link_1", create_link_1, input))
 }
 
 /** `delete_link_1`: deletes the link created by `createLinkHash`. Z I */
 export function deleteLink(createLinkHash: ActionHash): Result<ActionHash> {
-  const input = new Writer(48).map(1).field("create_link_hash", createLinkHash)
-  return toBytes(callHostRaw("delete_link_1", delete_link_1, input))
+  const input = takeWriter().map(1).field("create_link_hash", createLinkHash)
+  return toBytes(callHost("delete_link_1", delete_link_1, input))
 }
 
 /** `create_cap_grant_1`: commits a capability grant. Z I */
 export function createCapGrant(grant: CapGrant): Result<ActionHash> {
-  const input = new Writer().write(grant)
-  return toBytes(callHostRaw("create_cap_grant_1", create_cap_grant_1, input))
+  const input = takeWriter().write(grant)
+  return toBytes(callHost("create_cap_grant_1", create_cap_grant_1, input))
 }
 
 /** `create_cap_claim_1`: stores a capability claim (a secret another agent granted). Z I */
 export function createCapClaim(claim: CapClaim): Result<ActionHash> {
-  const input = new Writer().write(claim)
-  return toBytes(callHostRaw("create_cap_claim_1", create_cap_claim_1, input))
+  const input = takeWriter().write(claim)
+  return toBytes(callHost("create_cap_claim_1", create_cap_claim_1, input))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +380,7 @@ export function createCapClaim(claim: CapClaim): Result<ActionHash> {
  * there is none. Z I P
  */
 export function get(hash: AnyDhtHash): Result<Record | null> {
-  const r = callHostRaw("get_1", get_1, hashInput(hash))
+  const r = callHost("get_1", get_1, hashInput(hash))
   if (r.isErr) return Result.err<Record | null>(r.error!)
   const v = r.unwrap()
   if (v.isNil()) return Result.ok<Record | null>(null)
@@ -337,7 +389,7 @@ export function get(hash: AnyDhtHash): Result<Record | null> {
 
 /** `get_details_1`: a record's or an entry's details (updates, deletes, …), or null. Z I P */
 export function getDetails(hash: AnyDhtHash): Result<Details | null> {
-  const r = callHostRaw("get_details_1", get_details_1, hashInput(hash))
+  const r = callHost("get_details_1", get_details_1, hashInput(hash))
   if (r.isErr) return Result.err<Details | null>(r.error!)
   const v = r.unwrap()
   if (v.isNil()) return Result.ok<Details | null>(null)
@@ -355,23 +407,30 @@ export function getLinks(
   author: AgentPubKey | null = null,
   zome: string | null = null,
 ): Result<Array<Link>> {
-  const input = new Writer().beginMap().field("base", base)
+  const input = takeWriter().beginMap().field("base", base)
   if (linkType !== null) input.field("link_type", linkType)
   if (tagPrefix !== null) input.field("tag_prefix", tagPrefix)
   if (author !== null) input.field("author", author)
   if (zome !== null) input.field("zome", zome)
   input.end()
-  const r = callHostRaw("get_links_1", get_links_1, input)
+  const r = callHost("get_links_1", get_links_1, input)
   if (r.isErr) return Result.err<Array<Link>>(r.error!)
-  const items = r.unwrap().asArray()
-  const links = new Array<Link>(items.length)
-  for (let i = 0; i < items.length; i++) links[i] = Link.fromValue(items[i])
+  const v = r.unwrap()
+  const src = v.source
+  if (v.kind != Kind.Array) failIn(v.context, "expected array, got " + v.kindName)
+  const n = arrayAt(src, v.start, v.context)
+  let pos = hFrom
+  const links = new Array<Link>(n)
+  for (let i = 0; i < n; i++) {
+    unchecked(links[i] = Link.decodeAt(src, pos, v.context))
+    pos = skipValue(src.dataStart, pos)
+  }
   return Result.ok<Array<Link>>(links)
 }
 
 /** `query_1`: records of this cell's own chain that match `filter` (default: all). Z I P */
 export function query(filter: QueryFilter = new QueryFilter()): Result<Array<Record>> {
-  const r = callHostRaw("query_1", query_1, new Writer().write(filter))
+  const r = callHost("query_1", query_1, takeWriter().write(filter))
   if (r.isErr) return Result.err<Array<Record>>(r.error!)
   return Result.ok<Array<Record>>(Record.listFromValue(r.unwrap()))
 }
@@ -382,21 +441,21 @@ export function query(filter: QueryFilter = new QueryFilter()): Result<Array<Rec
 
 /** `must_get_entry_1`: the entry at `hash`. Z I P V */
 export function mustGetEntry(hash: EntryHash): Result<Entry> {
-  const r = callHostRaw("must_get_entry_1", must_get_entry_1, hashInput(hash))
+  const r = callHost("must_get_entry_1", must_get_entry_1, hashInput(hash))
   if (r.isErr) return Result.err<Entry>(r.error!)
   return Result.ok<Entry>(Entry.fromValue(r.unwrap()))
 }
 
 /** `must_get_action_1`: the signed action at `hash`. Z I P V */
 export function mustGetAction(hash: ActionHash): Result<SignedAction> {
-  const r = callHostRaw("must_get_action_1", must_get_action_1, hashInput(hash))
+  const r = callHost("must_get_action_1", must_get_action_1, hashInput(hash))
   if (r.isErr) return Result.err<SignedAction>(r.error!)
   return Result.ok<SignedAction>(SignedAction.fromValue(r.unwrap()))
 }
 
 /** `must_get_valid_record_1`: the record at `hash`, only if it is valid. Z I P V */
 export function mustGetValidRecord(hash: ActionHash): Result<Record> {
-  const r = callHostRaw("must_get_valid_record_1", must_get_valid_record_1, hashInput(hash))
+  const r = callHost("must_get_valid_record_1", must_get_valid_record_1, hashInput(hash))
   if (r.isErr) return Result.err<Record>(r.error!)
   return Result.ok<Record>(Record.fromValue(r.unwrap()))
 }
@@ -409,8 +468,8 @@ export function mustGetAgentActivity(
   author: AgentPubKey,
   chainTop: ActionHash,
 ): Result<Array<SignedAction>> {
-  const input = new Writer().map(2).field("author", author).field("chain_top", chainTop)
-  const r = callHostRaw("must_get_agent_activity_1", must_get_agent_activity_1, input)
+  const input = takeWriter().map(2).field("author", author).field("chain_top", chainTop)
+  const r = callHost("must_get_agent_activity_1", must_get_agent_activity_1, input)
   if (r.isErr) return Result.err<Array<SignedAction>>(r.error!)
   return Result.ok<Array<SignedAction>>(SignedAction.listFromValue(r.unwrap()))
 }
@@ -420,12 +479,12 @@ export function mustGetAgentActivity(
 
 /** `emit_signal_1`: sends `signal` (encoded as by `Writer.write`) to the app's clients. Z I P */
 export function emitSignal<T>(signal: T): Result<Value> {
-  return emitSignalBytes(encode<T>(signal))
+  return callHost("emit_signal_1", emit_signal_1, takeWriter().binOf<T>(signal))
 }
 
 /** `emit_signal_1` with the signal given as msgpack bytes. Z I P */
 export function emitSignalBytes(signal: Uint8Array): Result<Value> {
-  return callHostRaw("emit_signal_1", emit_signal_1, new Writer(signal.length + 8).bin(signal))
+  return callHost("emit_signal_1", emit_signal_1, takeWriter().bin(signal))
 }
 
 /**
@@ -440,7 +499,9 @@ export function call<T>(
   payload: T,
   capSecret: Uint8Array | null = null,
 ): Result<ZomeCallResponse> {
-  return callBytes(target, zomeName, fnName, encode<T>(payload), capSecret)
+  const input = takeWriter().map(5).field("target", target).field("zome_name", zomeName)
+    .field("fn_name", fnName).field("cap_secret", capSecret).str("payload").binOf<T>(payload)
+  return callResponse(callHost("call_1", call_1, input))
 }
 
 /** `call_1` with the payload given as msgpack bytes. Z I P */
@@ -451,9 +512,12 @@ export function callBytes(
   payload: Uint8Array,
   capSecret: Uint8Array | null = null,
 ): Result<ZomeCallResponse> {
-  const input = new Writer().map(5).field("target", target).field("zome_name", zomeName)
+  const input = takeWriter().map(5).field("target", target).field("zome_name", zomeName)
     .field("fn_name", fnName).field("cap_secret", capSecret).field("payload", payload)
-  const r = callHostRaw("call_1", call_1, input)
+  return callResponse(callHost("call_1", call_1, input))
+}
+
+function callResponse(r: Result<Value>): Result<ZomeCallResponse> {
   if (r.isErr) return Result.err<ZomeCallResponse>(r.error!)
   return Result.ok<ZomeCallResponse>(ZomeCallResponse.fromValue(r.unwrap()))
 }

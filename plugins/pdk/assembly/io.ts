@@ -8,6 +8,7 @@
 import { panic } from "./abort"
 import { input_length, input_offset, inputBytes, output_set, outputMemory } from "./kernel"
 import { decode, setDecodeContext, Value, Writer } from "./msgpack"
+import { giveWriter, takeWriter } from "./pool"
 
 export { inputBytes }
 
@@ -38,15 +39,17 @@ export function ok<T>(value: T): i32 {
       return 0
     }
   }
-  const w = new Writer()
+  const w = takeWriter()
   w.write<T>(value)
   outputMemory(w.dataStart, <usize> w.length)
+  giveWriter(w)
   return 0
 }
 
 /** Answers the call with msgpack nil. */
 export function okNil(): i32 {
-  return ok(new Writer(8).nil())
+  outputMemory(memory.data<u8>([0xc0]), 1)
+  return 0
 }
 
 /** Answers the call with bytes that already are one msgpack value (not checked). */

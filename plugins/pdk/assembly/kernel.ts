@@ -2,7 +2,7 @@
  * The Extism kernel (`extism:host/env`) and fast copies between kernel blocks and linear memory.
  *
  * Owns every raw kernel import of the PDK. Copies move 8 bytes per kernel call (`load_u64` /
- * `store_u64`) and only the tail byte by byte; output blocks are allocated at their exact size
+ * `store_u64`), the tail included (see below); output blocks are allocated at their exact size
  * because a kernel block's length is what the host reads back.
  */
 
@@ -44,19 +44,25 @@ export declare function log_error(offset: u64): void
 @external("extism:host/env", "log_debug")
 export declare function log_debug(offset: u64): void
 
+// Every copy below moves 8 bytes per kernel call. When there are at least 8 bytes, the tail is
+// one more 8-byte move that overlaps bytes already moved (it rewrites them with the same values)
+// instead of up to 7 single-byte calls; each kernel call is a host transition, which costs far
+// more than the bytes.
+
 /** Copies `len` bytes from linear memory at `ptr` into a new kernel block; returns its offset. */
 export function blockFromMemory(ptr: usize, len: usize): u64 {
   const block = alloc(<u64>len)
-  const whole = len & ~(<usize>7)
+  if (len < 8) {
+    for (let i: usize = 0; i < len; i++) store_u8(block + <u64>i, load<u8>(ptr + i))
+    return block
+  }
+  const last = len - 8
   let i: usize = 0
-  while (i < whole) {
+  while (i < last) {
     store_u64(block + <u64>i, load<u64>(ptr + i))
     i += 8
   }
-  while (i < len) {
-    store_u8(block + <u64>i, load<u8>(ptr + i))
-    i++
-  }
+  store_u64(block + <u64>last, load<u64>(ptr + last))
   return block
 }
 
@@ -71,34 +77,36 @@ export function bytesFromBlock(block: u64): Uint8Array {
   const len = <i32>length(block)
   const out = new Uint8Array(len)
   const ptr = out.dataStart
-  const whole = <usize>len & ~(<usize>7)
+  if (len < 8) {
+    for (let i = 0; i < len; i++) store<u8>(ptr + <usize>i, load_u8(block + <u64>i))
+    return out
+  }
+  const last = <usize>len - 8
   let i: usize = 0
-  while (i < whole) {
+  while (i < last) {
     store<u64>(ptr + i, load_u64(block + <u64>i))
     i += 8
   }
-  while (i < <usize>len) {
-    store<u8>(ptr + i, load_u8(block + <u64>i))
-    i++
-  }
+  store<u64>(ptr + last, load_u64(block + <u64>last))
   return out
 }
 
-/** Reads the call's input bytes. */
+/** Reads the call's input bytes (one `input_load_u64` per 8 bytes). */
 export function inputBytes(): Uint8Array {
   const len = <i32>input_length()
   const out = new Uint8Array(len)
   const ptr = out.dataStart
-  const whole = <usize>len & ~(<usize>7)
+  if (len < 8) {
+    for (let i = 0; i < len; i++) store<u8>(ptr + <usize>i, input_load_u8(<u64>i))
+    return out
+  }
+  const last = <usize>len - 8
   let i: usize = 0
-  while (i < whole) {
+  while (i < last) {
     store<u64>(ptr + i, input_load_u64(<u64>i))
     i += 8
   }
-  while (i < <usize>len) {
-    store<u8>(ptr + i, input_load_u8(<u64>i))
-    i++
-  }
+  store<u64>(ptr + last, input_load_u64(<u64>last))
   return out
 }
 

@@ -3,47 +3,40 @@
  *
  * Owns the byte format. Decoding is strict (well-formed UTF-8, no trailing bytes, no ext types,
  * bounded nesting) and aborts with a message naming what is wrong; getters abort with the key and
- * the expected type. The writer keeps count of every container and refuses to hand out a document
+ * the expected type. `decode` checks the whole document in one pass that allocates nothing, then
+ * reads on demand (scan.ts): values, maps and strings are made only when zome code asks for them. The writer keeps count of every container and refuses to hand out a document
  * whose maps or arrays are incomplete, so a zome cannot emit malformed msgpack by miscounting.
  */
 import { panic } from "./abort"
+import {
+  failIn,
+  hBits,
+  hEnd,
+  hFloat,
+  hFrom,
+  hKind,
+  hNegative,
+  hTo,
+  intToI32,
+  intToI64,
+  intToU32,
+  intToU64,
+  keyEquals,
+  Kind,
+  kindName,
+  readHead,
+  skipValue,
+  stringFromUtf8,
+  utf8Equals,
+} from "./scan"
 
-/** The kind of a decoded value. */
-export enum Kind {
-  Nil,
-  Bool,
-  Int,
-  Float,
-  Str,
-  Bin,
-  Array,
-  Map,
-}
-
-/** The msgpack name of a kind, for messages. */
-export function kindName(kind: Kind): string {
-  switch (kind) {
-    case Kind.Nil:
-      return "nil"
-    case Kind.Bool:
-      return "bool"
-    case Kind.Int:
-      return "int"
-    case Kind.Float:
-      return "float"
-    case Kind.Str:
-      return "string"
-    case Kind.Bin:
-      return "bin"
-    case Kind.Array:
-      return "array"
-    default:
-      return "map"
-  }
-}
+export { Kind, kindName }
 
 /** The deepest nesting of arrays and maps that `decode` and `Writer` accept. */
 export const MAX_DEPTH: i32 = 64
+
+// i32s per open container in a Writer's stack (see `Writer`).
+const STACK_WORDS = 4
 
 // Prefixes decode errors (e.g. "input", "get_1 output") so a message says where the bad data was.
 let decodeContext: string = ""
@@ -58,16 +51,17 @@ export function decodeError(message: string): void {
   failIn(decodeContext, message)
 }
 
-function failIn(context: string, message: string): void {
-  panic(context.length > 0 ? context + ": " + message : message)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Value
+
+// A shared empty buffer: the source of values that were never encoded.
+const EMPTY = new Uint8Array(0)
 
 /**
  * One decoded msgpack value. Strings and bin are views into the decoded bytes: `asString()`
  * converts (and caches) on first use, `asBytes()` returns a view that shares the input buffer.
+ * Arrays and maps decode their items on first use (`asArray()`, `asMap()`): `decode` has already
+ * checked the whole document, so what a zome never reads costs nothing.
  */
 @final
 export class Value {
@@ -82,7 +76,8 @@ export class Value {
   private bits: u64 = 0
   private negative: bool = false
   private flt: f64 = 0
-  // Str and Bin: the payload range in `source`.
+  // Str and Bin: the payload range in `source`. Array and Map: the offset of the first item and
+  // the number of items (entries for a map), read on first use.
   private dataStart: i32 = 0
   private dataEnd: i32 = 0
   private text: string | null = null
@@ -97,7 +92,7 @@ export class Value {
 
   /** A nil value that was never encoded (what `ValueMap.opt` returns for a missing key). */
   static nil(context: string = ""): Value {
-    const v = new Value(new Uint8Array(0))
+    const v = new Value(EMPTY)
     v.context = context
     return v
   }
@@ -135,35 +130,25 @@ export class Value {
   /** The integer as i64; aborts for a uint64 above i64's range or a non-integer. */
   asI64(): i64 {
     this.expect(Kind.Int)
-    if (!this.negative && this.bits > <u64> i64.MAX_VALUE) {
-      this.fail("integer " + this.bits.toString() + " does not fit i64")
-    }
-    return <i64> this.bits
+    return intToI64(this.bits, this.negative, this.context)
   }
 
   /** The integer as u64; aborts for a negative integer. */
   asU64(): u64 {
     this.expect(Kind.Int)
-    if (this.negative) {
-      this.fail("expected an unsigned integer, got " + (<i64> this.bits).toString())
-    }
-    return this.bits
+    return intToU64(this.bits, this.negative, this.context)
   }
 
   /** The integer as i32; aborts when it is out of range. */
   asI32(): i32 {
-    const v = this.asI64()
-    if (v < <i64> i32.MIN_VALUE || v > <i64> i32.MAX_VALUE) {
-      this.fail("integer " + v.toString() + " does not fit i32")
-    }
-    return <i32> v
+    this.expect(Kind.Int)
+    return intToI32(this.bits, this.negative, this.context)
   }
 
   /** The integer as u32; aborts when it is out of range. */
   asU32(): u32 {
-    const v = this.asU64()
-    if (v > <u64> u32.MAX_VALUE) this.fail("integer " + v.toString() + " does not fit u32")
-    return <u32> v
+    this.expect(Kind.Int)
+    return intToU32(this.bits, this.negative, this.context)
   }
 
   /** A float, or an integer converted to f64. */
@@ -179,9 +164,9 @@ export class Value {
     this.expect(Kind.Str)
     let text = this.text
     if (text === null) {
-      text = String.UTF8.decodeUnsafe(
+      text = stringFromUtf8(
         this.source.dataStart + <usize> this.dataStart,
-        <usize> (this.dataEnd - this.dataStart),
+        this.dataEnd - this.dataStart,
       )
       this.text = text
     }
@@ -202,33 +187,40 @@ export class Value {
 
   asArray(): Array<Value> {
     this.expect(Kind.Array)
-    return this.items!
+    let items = this.items
+    if (items === null) {
+      const n = this.dataEnd
+      items = new Array<Value>(n)
+      const source = this.source
+      let pos = this.dataStart
+      for (let i = 0; i < n; i++) {
+        const item = Value.at(source, pos, -1, this.context)
+        unchecked(items[i] = item)
+        pos = item.end
+      }
+      this.items = items
+    }
+    return items
   }
 
   asMap(): ValueMap {
     this.expect(Kind.Map)
-    return this.entries!
+    let entries = this.entries
+    if (entries === null) {
+      entries = ValueMap.decoded(this.source, this.dataStart, this.dataEnd, this.context)
+      this.entries = entries
+    }
+    return entries
   }
 
-  /** Whether this is a string equal to `text` (compares UTF-8 bytes for ASCII, no allocation). */
+  /** Whether this is a string equal to `text` (compares the UTF-8 bytes in place). */
   isString(text: string): bool {
     if (this.kind != Kind.Str) return false
-    const n = text.length
-    const len = this.dataEnd - this.dataStart
-    const base = this.source.dataStart + <usize> this.dataStart
-    let ascii = true
-    for (let i = 0; i < n; i++) {
-      if (<u32> text.charCodeAt(i) >= 0x80) {
-        ascii = false
-        break
-      }
-    }
-    if (!ascii) return this.asString() == text
-    if (len != n) return false
-    for (let i = 0; i < n; i++) {
-      if (<u32> load<u8>(base + <usize> i) != <u32> text.charCodeAt(i)) return false
-    }
-    return true
+    return utf8Equals(
+      this.source.dataStart + <usize> this.dataStart,
+      this.dataEnd - this.dataStart,
+      text,
+    )
   }
 
   /** A short, JSON-like rendering for logs and messages: bin shows as `<bin N>`. */
@@ -247,13 +239,13 @@ export class Value {
       case Kind.Bin:
         return "<bin " + (this.dataEnd - this.dataStart).toString() + ">"
       case Kind.Array: {
-        const items = this.items!
+        const items = this.asArray()
         const parts = new Array<string>(items.length)
         for (let i = 0; i < items.length; i++) parts[i] = items[i].toString()
         return "[" + parts.join(", ") + "]"
       }
       default: {
-        const map = this.entries!
+        const map = this.asMap()
         const parts = new Array<string>(map.size)
         for (let i = 0; i < map.size; i++) {
           const key = map.keyAt(i)
@@ -263,6 +255,31 @@ export class Value {
         return "{" + parts.join(", ") + "}"
       }
     }
+  }
+
+  /**
+   * @internal the value encoded at `pos` of a checked document; `end` is where it ends, or -1 to
+   * find out.
+   */
+  static at(source: Uint8Array, pos: i32, end: i32, context: string): Value {
+    const base = source.dataStart
+    readHead(base, pos)
+    const v = new Value(source)
+    const kind = hKind
+    v.kind = kind
+    v.start = pos
+    v.context = context
+    if (kind == Kind.Int || kind == Kind.Bool) {
+      v.bits = hBits
+      v.negative = hNegative
+    } else if (kind == Kind.Float) {
+      v.flt = hFloat
+    } else {
+      v.dataStart = hFrom
+      v.dataEnd = hTo
+    }
+    v.end = end >= 0 ? end : hEnd >= 0 ? hEnd : skipValue(base, pos)
+    return v
   }
 
   /** @internal used by the decoder. */
@@ -311,16 +328,43 @@ NIL_BYTES[0] = 0xc0
  */
 @final
 export class ValueMap {
-  private keys: Array<Value>
-  private values: Array<Value>
+  // A map built with the constructor and `set` holds its keys and values here.
+  private keys: Array<Value> | null = null
+  private values: Array<Value> | null = null
+  // A decoded map holds the offsets of its keys and values in `src` (key i at 2i, its value at
+  // 2i + 1, and the map's end last), and makes a `Value` only for what is asked.
+  private src: Uint8Array = EMPTY
+  private offsets: StaticArray<i32> | null = null
+  private cache: StaticArray<Value | null> | null = null
+  private count: i32 = 0
 
   constructor(
     size: i32,
     /** Prefixed to getter errors, like `Value.context`. */
     public context: string = "",
   ) {
-    this.keys = new Array<Value>(size)
-    this.values = new Array<Value>(size)
+    if (size >= 0) {
+      this.keys = new Array<Value>(size)
+      this.values = new Array<Value>(size)
+      this.count = size
+    }
+  }
+
+  /** @internal the map of `count` entries starting at `first` in a checked document. */
+  static decoded(src: Uint8Array, first: i32, count: i32, context: string): ValueMap {
+    const m = new ValueMap(-1, context)
+    const base = src.dataStart
+    const offsets = new StaticArray<i32>((count << 1) + 1)
+    let pos = first
+    for (let i = 0, n = count << 1; i < n; i++) {
+      unchecked(offsets[i] = pos)
+      pos = skipValue(base, pos)
+    }
+    unchecked(offsets[count << 1] = pos)
+    m.src = src
+    m.offsets = offsets
+    m.count = count
+    return m
   }
 
   private fail(message: string): void {
@@ -328,35 +372,80 @@ export class ValueMap {
   }
 
   get size(): i32 {
-    return this.keys.length
+    return this.count
+  }
+
+  // The `Value` of the item at `slot` (2i: key i, 2i + 1: its value) of a decoded map.
+  private item(slot: i32): Value {
+    let cache = this.cache
+    if (cache === null) {
+      cache = new StaticArray<Value | null>(this.count << 1)
+      this.cache = cache
+    }
+    let v = unchecked(cache[slot])
+    if (v === null) {
+      const offsets = this.offsets!
+      v = Value.at(this.src, unchecked(offsets[slot]), unchecked(offsets[slot + 1]), this.context)
+      unchecked(cache[slot] = v)
+    }
+    return v
+  }
+
+  private checkIndex(index: i32): void {
+    if (<u32> index >= <u32> this.count) throw new RangeError("Index out of range")
   }
 
   keyAt(index: i32): Value {
-    return this.keys[index]
+    const keys = this.keys
+    if (keys !== null) return keys[index]
+    this.checkIndex(index)
+    return this.item(index << 1)
   }
 
   valueAt(index: i32): Value {
-    return this.values[index]
+    const values = this.values
+    if (values !== null) return values[index]
+    this.checkIndex(index)
+    return this.item((index << 1) + 1)
   }
 
   /** The string keys, in order (non-string keys are skipped). */
   keyNames(): Array<string> {
     const out = new Array<string>(0)
-    for (let i = 0; i < this.keys.length; i++) {
-      if (this.keys[i].kind == Kind.Str) out.push(this.keys[i].asString())
+    const keys = this.keys
+    if (keys !== null) {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i].kind == Kind.Str) out.push(keys[i].asString())
+      }
+      return out
+    }
+    const offsets = this.offsets!
+    const base = this.src.dataStart
+    for (let i = 0; i < this.count; i++) {
+      readHead(base, unchecked(offsets[i << 1]))
+      if (hKind == Kind.Str) out.push(stringFromUtf8(base + <usize> hFrom, hTo - hFrom))
     }
     return out
   }
 
   /** @internal */
   set(index: i32, key: Value, value: Value): void {
-    this.keys[index] = key
-    this.values[index] = value
+    this.keys![index] = key
+    this.values![index] = value
   }
 
   private indexOf(key: string): i32 {
-    for (let i = 0; i < this.keys.length; i++) {
-      if (this.keys[i].isString(key)) return i
+    const keys = this.keys
+    if (keys !== null) {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i].isString(key)) return i
+      }
+      return -1
+    }
+    const offsets = this.offsets!
+    const base = this.src.dataStart
+    for (let i = 0, n = this.count; i < n; i++) {
+      if (keyEquals(base + <usize> unchecked(offsets[i << 1]), key)) return i
     }
     return -1
   }
@@ -369,13 +458,13 @@ export class ValueMap {
   get(key: string): Value {
     const i = this.indexOf(key)
     if (i < 0) this.fail('missing key "' + key + '"')
-    return this.values[i]
+    return this.valueAt(i)
   }
 
   /** The value under `key`, or nil when the key is missing. */
   opt(key: string): Value {
     const i = this.indexOf(key)
-    return i < 0 ? Value.nil(this.context) : this.values[i]
+    return i < 0 ? Value.nil(this.context) : this.valueAt(i)
   }
 
   private typed(key: string, kind: Kind): Value {
@@ -386,32 +475,63 @@ export class ValueMap {
     return v
   }
 
+  // For a decoded map: reads the header of the value under `key` into the `h*` globals, or
+  // aborts when the key is missing (or, unless `nilOk`, has another kind than `kind`). Returns
+  // false for a missing key or a nil value when `nilOk`.
+  private head(key: string, kind: Kind, nilOk: bool): bool {
+    const i = this.indexOf(key)
+    if (i < 0) {
+      if (nilOk) return false
+      this.fail('missing key "' + key + '"')
+    }
+    readHead(this.src.dataStart, unchecked(this.offsets![(i << 1) + 1]))
+    if (hKind != kind) {
+      if (nilOk && hKind == Kind.Nil) return false
+      this.fail('"' + key + '": expected ' + kindName(kind) + ", got " + kindName(hKind))
+    }
+    return true
+  }
+
   getString(key: string): string {
-    return this.typed(key, Kind.Str).asString()
+    if (this.keys !== null) return this.typed(key, Kind.Str).asString()
+    this.head(key, Kind.Str, false)
+    return stringFromUtf8(this.src.dataStart + <usize> hFrom, hTo - hFrom)
   }
 
   getBytes(key: string): Uint8Array {
-    return this.typed(key, Kind.Bin).asBytes()
+    if (this.keys !== null) return this.typed(key, Kind.Bin).asBytes()
+    this.head(key, Kind.Bin, false)
+    return this.src.subarray(hFrom, hTo)
   }
 
   getBool(key: string): bool {
-    return this.typed(key, Kind.Bool).asBool()
+    if (this.keys !== null) return this.typed(key, Kind.Bool).asBool()
+    this.head(key, Kind.Bool, false)
+    return hBits != 0
   }
 
   getI64(key: string): i64 {
-    return this.typed(key, Kind.Int).asI64()
+    if (this.keys !== null) return this.typed(key, Kind.Int).asI64()
+    this.head(key, Kind.Int, false)
+    return intToI64(hBits, hNegative, this.context)
   }
 
   getU64(key: string): u64 {
-    return this.typed(key, Kind.Int).asU64()
+    if (this.keys !== null) return this.typed(key, Kind.Int).asU64()
+    this.head(key, Kind.Int, false)
+    return intToU64(hBits, hNegative, this.context)
   }
 
   getI32(key: string): i32 {
-    return this.typed(key, Kind.Int).asI32()
+    if (this.keys !== null) return this.typed(key, Kind.Int).asI32()
+    this.head(key, Kind.Int, false)
+    return intToI32(hBits, hNegative, this.context)
   }
 
   getU32(key: string): u32 {
-    return this.typed(key, Kind.Int).asU32()
+    if (this.keys !== null) return this.typed(key, Kind.Int).asU32()
+    this.head(key, Kind.Int, false)
+    return intToU32(hBits, hNegative, this.context)
   }
 
   getF64(key: string): f64 {
@@ -432,26 +552,42 @@ export class ValueMap {
 
   /** The string under `key`, or null when the key is missing or nil. */
   optString(key: string): string | null {
-    const v = this.opt(key)
-    return v.isNil() ? null : this.typed(key, Kind.Str).asString()
+    if (this.keys !== null) {
+      const v = this.opt(key)
+      return v.isNil() ? null : this.typed(key, Kind.Str).asString()
+    }
+    if (!this.head(key, Kind.Str, true)) return null
+    return stringFromUtf8(this.src.dataStart + <usize> hFrom, hTo - hFrom)
   }
 
   /** The bin under `key`, or null when the key is missing or nil. */
   optBytes(key: string): Uint8Array | null {
-    const v = this.opt(key)
-    return v.isNil() ? null : this.typed(key, Kind.Bin).asBytes()
+    if (this.keys !== null) {
+      const v = this.opt(key)
+      return v.isNil() ? null : this.typed(key, Kind.Bin).asBytes()
+    }
+    if (!this.head(key, Kind.Bin, true)) return null
+    return this.src.subarray(hFrom, hTo)
   }
 
   /** The integer under `key`, or `fallback` when the key is missing or nil. */
   optI64(key: string, fallback: i64): i64 {
-    const v = this.opt(key)
-    return v.isNil() ? fallback : this.typed(key, Kind.Int).asI64()
+    if (this.keys !== null) {
+      const v = this.opt(key)
+      return v.isNil() ? fallback : this.typed(key, Kind.Int).asI64()
+    }
+    if (!this.head(key, Kind.Int, true)) return fallback
+    return intToI64(hBits, hNegative, this.context)
   }
 
   /** The bool under `key`, or `fallback` when the key is missing or nil. */
   optBool(key: string, fallback: bool): bool {
-    const v = this.opt(key)
-    return v.isNil() ? fallback : this.typed(key, Kind.Bool).asBool()
+    if (this.keys !== null) {
+      const v = this.opt(key)
+      return v.isNil() ? fallback : this.typed(key, Kind.Bool).asBool()
+    }
+    if (!this.head(key, Kind.Bool, true)) return fallback
+    return hBits != 0
   }
 
   /** The map under `key`, or null when the key is missing or nil. */
@@ -472,18 +608,227 @@ export class ValueMap {
 
 /**
  * Decodes exactly one msgpack value from `bytes`. Aborts on truncated input, trailing bytes,
- * invalid UTF-8, ext types, reserved bytes or nesting deeper than `MAX_DEPTH`.
+ * invalid UTF-8, ext types, reserved bytes or nesting deeper than `MAX_DEPTH`. The whole
+ * document is checked here; arrays and maps then decode their items on first use.
  */
 export function decode(bytes: Uint8Array): Value {
-  const reader = new Reader(bytes)
-  const value = reader.value(0)
-  if (reader.pos != bytes.length) {
-    decodeError(
-      "msgpack: " + (bytes.length - reader.pos).toString() + " trailing byte(s) after the value",
-    )
-  }
-  return value
+  const end = checkDocument(bytes)
+  return Value.at(bytes, 0, end, decodeContext)
 }
+
+/**
+ * @internal Checks that `bytes` hold exactly one well-formed value, failing the call with the
+ * message `decode` gives (prefixed by the decode context) when they don't. Returns its length.
+ */
+export function checkDocument(bytes: Uint8Array): i32 {
+  const len = bytes.length
+  const end = checkValues(bytes.dataStart, len)
+  if (end != len) {
+    decodeError("msgpack: " + (len - end).toString() + " trailing byte(s) after the value")
+  }
+  return end
+}
+
+// Items still to read in each open container of `checkValues`; the bottom entry is the document
+// itself. Shared: the check never calls out of this module.
+const checkPending = new StaticArray<i32>(MAX_DEPTH + 1)
+
+// The messages of the (formerly recursive) decoder: "msgpack: truncated <what> at offset <pos>
+// (needs <n> byte(s), <left> left)", where pos is the offset of what is missing.
+function truncated(pos: i32, n: i32, what: string, len: i32): void {
+  decodeError(
+    "msgpack: truncated " + what + " at offset " + pos.toString() + " (needs " + n.toString() +
+      " byte(s), " + (len - pos).toString() + " left)",
+  )
+}
+
+// @ts-ignore: decorator
+@inline
+function need(pos: i32, n: i32, what: string, len: i32): void {
+  if (n < 0 || len - pos < n) truncated(pos, n, what, len)
+}
+
+// Reads a length of `size` bytes (1, 2 or 4) at `pos`. Lengths above i32 can never fit the input.
+function lengthAt(base: usize, pos: i32, size: i32, what: string, len: i32): i32 {
+  if (len - pos < size) truncated(pos, size, what + " length", len)
+  const at = base + <usize> pos
+  const n: u32 = size == 1
+    ? <u32> load<u8>(at)
+    : size == 2
+    ? <u32> bswap<u16>(load<u16>(at))
+    : bswap<u32>(load<u32>(at))
+  if (n > <u32> i32.MAX_VALUE) truncated(pos + size, i32.MAX_VALUE, what, len)
+  return <i32> n
+}
+
+// Checks the value at offset 0 and returns where it ends, failing the call on anything malformed
+// with the first problem in document order.
+function checkValues(base: usize, len: i32): i32 {
+  const pending = checkPending
+  unchecked(pending[0] = 1)
+  let depth = 0 // of the value being read: the number of containers it is in
+  let pos = 0
+  while (true) {
+    while (unchecked(pending[depth]) == 0) {
+      if (depth == 0) return pos
+      depth--
+    }
+    unchecked(pending[depth] = unchecked(pending[depth]) - 1)
+    need(pos, 1, "value", len)
+    const start = pos
+    const b = <u32> load<u8>(base + <usize> pos)
+    pos++
+    if (b <= 0x7f || b >= 0xe0) continue
+    let items: i32
+    let isMap = false
+    if (b >= 0xa0 && b <= 0xbf) {
+      pos = checkStr(base, start, pos, <i32> (b & 0x1f), len)
+      continue
+    } else if (b >= 0x90 && b <= 0x9f) {
+      items = <i32> (b & 0x0f)
+    } else if (b >= 0x80 && b <= 0x8f) {
+      items = <i32> (b & 0x0f)
+      isMap = true
+    } else {
+      switch (b) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          continue
+        case 0xc4: {
+          const n = lengthAt(base, pos, 1, "bin", len)
+          need(pos + 1, n, "bin", len)
+          pos += 1 + n
+          continue
+        }
+        case 0xc5: {
+          const n = lengthAt(base, pos, 2, "bin", len)
+          need(pos + 2, n, "bin", len)
+          pos += 2 + n
+          continue
+        }
+        case 0xc6: {
+          const n = lengthAt(base, pos, 4, "bin", len)
+          need(pos + 4, n, "bin", len)
+          pos += 4 + n
+          continue
+        }
+        case 0xca:
+          need(pos, 4, "float32", len)
+          pos += 4
+          continue
+        case 0xcb:
+          need(pos, 8, "float64", len)
+          pos += 8
+          continue
+        case 0xcc:
+          need(pos, 1, "uint8", len)
+          pos += 1
+          continue
+        case 0xcd:
+          need(pos, 2, "uint16", len)
+          pos += 2
+          continue
+        case 0xce:
+          need(pos, 4, "uint32", len)
+          pos += 4
+          continue
+        case 0xcf:
+          need(pos, 8, "uint64", len)
+          pos += 8
+          continue
+        case 0xd0:
+          need(pos, 1, "int8", len)
+          pos += 1
+          continue
+        case 0xd1:
+          need(pos, 2, "int16", len)
+          pos += 2
+          continue
+        case 0xd2:
+          need(pos, 4, "int32", len)
+          pos += 4
+          continue
+        case 0xd3:
+          need(pos, 8, "int64", len)
+          pos += 8
+          continue
+        case 0xd9: {
+          const n = lengthAt(base, pos, 1, "str", len)
+          pos = checkStr(base, start, pos + 1, n, len)
+          continue
+        }
+        case 0xda: {
+          const n = lengthAt(base, pos, 2, "str", len)
+          pos = checkStr(base, start, pos + 2, n, len)
+          continue
+        }
+        case 0xdb: {
+          const n = lengthAt(base, pos, 4, "str", len)
+          pos = checkStr(base, start, pos + 4, n, len)
+          continue
+        }
+        case 0xdc:
+          items = lengthAt(base, pos, 2, "array", len)
+          pos += 2
+          break
+        case 0xdd:
+          items = lengthAt(base, pos, 4, "array", len)
+          pos += 4
+          break
+        case 0xde:
+          items = lengthAt(base, pos, 2, "map", len)
+          pos += 2
+          isMap = true
+          break
+        case 0xdf:
+          items = lengthAt(base, pos, 4, "map", len)
+          pos += 4
+          isMap = true
+          break
+        case 0xc1:
+          decodeError("msgpack: reserved byte 0xc1 at offset " + start.toString())
+          return unreachable()
+        default:
+          // 0xc7-0xc9 and 0xd4-0xd8 are the ext family.
+          decodeError(
+            "msgpack: ext type (0x" + b.toString(16) + ") at offset " + start.toString() +
+              " is not supported",
+          )
+          return unreachable()
+      }
+    }
+    if (depth >= MAX_DEPTH) decodeError("msgpack: nesting deeper than " + MAX_DEPTH.toString())
+    // Every item takes at least one byte, so a count above what is left is a truncation.
+    if (isMap) {
+      if (items > (len - pos) / 2) need(pos, items * 2, "map", len)
+      items <<= 1
+    } else {
+      need(pos, items, "array", len)
+    }
+    if (items > 0) {
+      depth++
+      unchecked(pending[depth] = items)
+    }
+  }
+  return unreachable()
+}
+
+function checkStr(base: usize, start: i32, pos: i32, n: i32, len: i32): i32 {
+  need(pos, n, "str", len)
+  // Most strings (keys, tags) are short ASCII: check those here, the rest in `validUtf8`.
+  const ptr = base + <usize> pos
+  let i = 0
+  while (i < n && load<u8>(ptr + <usize> i) < 0x80) i++
+  if (i < n && !validUtf8(ptr + <usize> i, n - i)) {
+    decodeError("msgpack: invalid UTF-8 in the string at offset " + start.toString())
+  }
+  return pos + n
+}
+
+// Items still to read in each open container for `msgpackProblem`; the bottom entry is the
+// document itself. Shared: the check never calls out.
+const pending = new StaticArray<i64>(MAX_DEPTH + 1)
 
 /**
  * Checks that `bytes` hold exactly one well-formed msgpack value, by the same rules as `decode`,
@@ -492,15 +837,13 @@ export function decode(bytes: Uint8Array): Value {
 export function msgpackProblem(bytes: Uint8Array): string | null {
   const base = bytes.dataStart
   const len = bytes.length
-  // Items still to read in each open container; the bottom entry is the document itself.
-  const pending = new StaticArray<i64>(MAX_DEPTH + 1)
-  pending[0] = 1
+  unchecked(pending[0] = 1)
   let depth = 0
   let pos = 0
   while (true) {
-    while (depth >= 0 && pending[depth] == 0) depth--
+    while (depth >= 0 && unchecked(pending[depth]) == 0) depth--
     if (depth < 0) break
-    pending[depth]--
+    unchecked(pending[depth] = unchecked(pending[depth]) - 1)
     if (pos >= len) return "msgpack: truncated value at offset " + pos.toString()
     const at = pos
     const b = <u32> load<u8>(base + <usize> pos)
@@ -586,7 +929,7 @@ export function msgpackProblem(bytes: Uint8Array): string | null {
       if (items > 0) {
         // The items of a container at level `depth` sit one level deeper.
         depth++
-        pending[depth] = items
+        unchecked(pending[depth] = items)
       }
     }
   }
@@ -599,217 +942,6 @@ export function msgpackProblem(bytes: Uint8Array): string | null {
 /** `decode`, or null when `bytes` are not exactly one well-formed value (see `msgpackProblem`). */
 export function tryDecode(bytes: Uint8Array): Value | null {
   return msgpackProblem(bytes) === null ? decode(bytes) : null
-}
-
-@final
-class Reader {
-  pos: i32 = 0
-  private base: usize
-  private len: i32
-
-  private context: string
-
-  constructor(private src: Uint8Array) {
-    this.base = src.dataStart
-    this.len = src.length
-    this.context = decodeContext
-  }
-
-  private need(n: i32, what: string): void {
-    if (n < 0 || this.len - this.pos < n) {
-      decodeError(
-        "msgpack: truncated " + what + " at offset " + this.pos.toString() + " (needs " +
-          n.toString() + " byte(s), " + (this.len - this.pos).toString() + " left)",
-      )
-    }
-  }
-
-  private u8(): u32 {
-    const v = <u32> load<u8>(this.base + <usize> this.pos)
-    this.pos += 1
-    return v
-  }
-
-  private u16(): u32 {
-    const v = <u32> bswap<u16>(load<u16>(this.base + <usize> this.pos))
-    this.pos += 2
-    return v
-  }
-
-  private u32(): u32 {
-    const v = bswap<u32>(load<u32>(this.base + <usize> this.pos))
-    this.pos += 4
-    return v
-  }
-
-  private u64(): u64 {
-    const v = bswap<u64>(load<u64>(this.base + <usize> this.pos))
-    this.pos += 8
-    return v
-  }
-
-  // Reads a length of `size` bytes (1, 2 or 4). Lengths above i32 can never fit the input.
-  private length(size: i32, what: string): i32 {
-    this.need(size, what + " length")
-    const n: u32 = size == 1 ? this.u8() : size == 2 ? this.u16() : this.u32()
-    if (n > <u32> i32.MAX_VALUE) this.need(i32.MAX_VALUE, what)
-    return <i32> n
-  }
-
-  value(depth: i32): Value {
-    this.need(1, "value")
-    const start = this.pos
-    const b = this.u8()
-    if (b <= 0x7f) return this.int(start, <u64> b, false)
-    if (b >= 0xe0) return this.int(start, <u64> <i64> <i8> b, true)
-    if (b >= 0xa0 && b <= 0xbf) return this.str(start, <i32> (b & 0x1f))
-    if (b >= 0x90 && b <= 0x9f) return this.array(start, <i32> (b & 0x0f), depth)
-    if (b >= 0x80 && b <= 0x8f) return this.map(start, <i32> (b & 0x0f), depth)
-    switch (b) {
-      case 0xc0: {
-        const v = Value.make(this.src, Kind.Nil, start, this.context)
-        v.end = this.pos
-        return v
-      }
-      case 0xc2:
-      case 0xc3: {
-        const v = Value.make(this.src, Kind.Bool, start, this.context)
-        v.setInt(b == 0xc3 ? 1 : 0, false)
-        v.end = this.pos
-        return v
-      }
-      case 0xc4:
-        return this.bin(start, this.length(1, "bin"))
-      case 0xc5:
-        return this.bin(start, this.length(2, "bin"))
-      case 0xc6:
-        return this.bin(start, this.length(4, "bin"))
-      case 0xca: {
-        this.need(4, "float32")
-        const v = Value.make(this.src, Kind.Float, start, this.context)
-        v.setFloat(<f64> reinterpret<f32>(this.u32()))
-        v.end = this.pos
-        return v
-      }
-      case 0xcb: {
-        this.need(8, "float64")
-        const v = Value.make(this.src, Kind.Float, start, this.context)
-        v.setFloat(reinterpret<f64>(this.u64()))
-        v.end = this.pos
-        return v
-      }
-      case 0xcc:
-        this.need(1, "uint8")
-        return this.int(start, <u64> this.u8(), false)
-      case 0xcd:
-        this.need(2, "uint16")
-        return this.int(start, <u64> this.u16(), false)
-      case 0xce:
-        this.need(4, "uint32")
-        return this.int(start, <u64> this.u32(), false)
-      case 0xcf:
-        this.need(8, "uint64")
-        return this.int(start, this.u64(), false)
-      case 0xd0: {
-        this.need(1, "int8")
-        const v = <i64> <i8> this.u8()
-        return this.int(start, <u64> v, v < 0)
-      }
-      case 0xd1: {
-        this.need(2, "int16")
-        const v = <i64> <i16> this.u16()
-        return this.int(start, <u64> v, v < 0)
-      }
-      case 0xd2: {
-        this.need(4, "int32")
-        const v = <i64> <i32> this.u32()
-        return this.int(start, <u64> v, v < 0)
-      }
-      case 0xd3: {
-        this.need(8, "int64")
-        const v = <i64> this.u64()
-        return this.int(start, <u64> v, v < 0)
-      }
-      case 0xd9:
-        return this.str(start, this.length(1, "str"))
-      case 0xda:
-        return this.str(start, this.length(2, "str"))
-      case 0xdb:
-        return this.str(start, this.length(4, "str"))
-      case 0xdc:
-        return this.array(start, this.length(2, "array"), depth)
-      case 0xdd:
-        return this.array(start, this.length(4, "array"), depth)
-      case 0xde:
-        return this.map(start, this.length(2, "map"), depth)
-      case 0xdf:
-        return this.map(start, this.length(4, "map"), depth)
-      case 0xc1:
-        decodeError("msgpack: reserved byte 0xc1 at offset " + start.toString())
-        break
-      default:
-        // 0xc7-0xc9 and 0xd4-0xd8 are the ext family.
-        decodeError(
-          "msgpack: ext type (0x" + b.toString(16) + ") at offset " + start.toString() +
-            " is not supported",
-        )
-    }
-    return unreachable()
-  }
-
-  private int(start: i32, bits: u64, negative: bool): Value {
-    const v = Value.make(this.src, Kind.Int, start, this.context)
-    v.setInt(bits, negative)
-    v.end = this.pos
-    return v
-  }
-
-  private bin(start: i32, n: i32): Value {
-    this.need(n, "bin")
-    const v = Value.make(this.src, Kind.Bin, start, this.context)
-    v.setData(this.pos, this.pos + n)
-    this.pos += n
-    v.end = this.pos
-    return v
-  }
-
-  private str(start: i32, n: i32): Value {
-    this.need(n, "str")
-    if (!validUtf8(this.base + <usize> this.pos, n)) {
-      decodeError("msgpack: invalid UTF-8 in the string at offset " + start.toString())
-    }
-    const v = Value.make(this.src, Kind.Str, start, this.context)
-    v.setData(this.pos, this.pos + n)
-    this.pos += n
-    v.end = this.pos
-    return v
-  }
-
-  private array(start: i32, n: i32, depth: i32): Value {
-    if (depth >= MAX_DEPTH) decodeError("msgpack: nesting deeper than " + MAX_DEPTH.toString())
-    // Every element takes at least one byte, so a count above what is left is a truncation.
-    this.need(n, "array")
-    const items = new Array<Value>(n)
-    for (let i = 0; i < n; i++) items[i] = this.value(depth + 1)
-    const v = Value.make(this.src, Kind.Array, start, this.context)
-    v.setItems(items)
-    v.end = this.pos
-    return v
-  }
-
-  private map(start: i32, n: i32, depth: i32): Value {
-    if (depth >= MAX_DEPTH) decodeError("msgpack: nesting deeper than " + MAX_DEPTH.toString())
-    if (n > (this.len - this.pos) / 2) this.need(n * 2, "map")
-    const entries = new ValueMap(n, this.context)
-    for (let i = 0; i < n; i++) {
-      const key = this.value(depth + 1)
-      entries.set(i, key, this.value(depth + 1))
-    }
-    const v = Value.make(this.src, Kind.Map, start, this.context)
-    v.setEntries(entries)
-    v.end = this.pos
-    return v
-  }
 }
 
 /** Whether `len` bytes at `ptr` are well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
@@ -872,24 +1004,27 @@ export function validUtf8(ptr: usize, len: i32): bool {
  */
 @final
 export class Writer {
-  private buf: Uint8Array
+  private buf: ArrayBuffer
   private pos: i32 = 0
-  // Open containers: items still expected (-1: counted until end()), items seen, header offset,
-  // and whether it is a map (whose items are keys and values).
-  private remaining: StaticArray<i32> = new StaticArray<i32>(MAX_DEPTH)
-  private counts: StaticArray<i32> = new StaticArray<i32>(MAX_DEPTH)
-  private headers: StaticArray<i32> = new StaticArray<i32>(MAX_DEPTH)
-  private maps: StaticArray<bool> = new StaticArray<bool>(MAX_DEPTH)
+  // Open containers, STACK_WORDS i32s each: items still expected (-1: counted until end()),
+  // items seen, header offset, and 1 for a map (whose items are keys and values). Grows on
+  // demand up to MAX_DEPTH levels.
+  private stack: StaticArray<i32> = new StaticArray<i32>(STACK_WORDS * 4)
   private depth: i32 = 0
   private roots: i32 = 0
 
   constructor(capacity: i32 = 64) {
-    this.buf = new Uint8Array(capacity > 8 ? capacity : 8)
+    this.buf = new ArrayBuffer(capacity > 8 ? capacity : 8)
   }
 
   /** Bytes written so far. */
   get length(): i32 {
     return this.pos
+  }
+
+  /** @internal the size of the buffer. */
+  get capacity(): i32 {
+    return this.buf.byteLength
   }
 
   /** Complete top-level values written so far. */
@@ -908,24 +1043,28 @@ export class Writer {
   /** A copy of the document. Aborts if a container is unfinished. */
   toBytes(): Uint8Array {
     this.checkComplete()
-    return this.buf.slice(0, this.pos)
+    const out = new Uint8Array(this.pos)
+    memory.copy(out.dataStart, changetype<usize>(this.buf), <usize> this.pos)
+    return out
   }
 
   /** @internal the written bytes as (pointer, length), valid until the next write. */
   get dataStart(): usize {
-    return this.buf.dataStart
+    return changetype<usize>(this.buf)
   }
 
   /** Aborts unless every container is finished. */
   checkComplete(): void {
     if (this.depth == 0) return
-    const top = this.depth - 1
-    const isMap = this.maps[top]
-    if (this.remaining[top] < 0) {
+    const top = (this.depth - 1) * STACK_WORDS
+    const stack = this.stack
+    const isMap = stack[top + 3] != 0
+    const remaining = stack[top]
+    if (remaining < 0) {
       panic("Writer: begin" + (isMap ? "Map" : "Array") + "() without end()")
     }
-    const seen = this.counts[top]
-    const declared = seen + this.remaining[top]
+    const seen = stack[top + 1]
+    const declared = seen + remaining
     if (isMap) {
       const entries = seen / 2
       panic(
@@ -939,30 +1078,32 @@ export class Writer {
 
   private ensure(n: i32): usize {
     const needed = this.pos + n
-    if (needed > this.buf.length) {
-      let size = this.buf.length * 2
+    const capacity = this.buf.byteLength
+    if (needed > capacity) {
+      let size = capacity * 2
       while (size < needed) size *= 2
-      const next = new Uint8Array(size)
-      memory.copy(next.dataStart, this.buf.dataStart, <usize> this.pos)
+      const next = new ArrayBuffer(size)
+      memory.copy(changetype<usize>(next), changetype<usize>(this.buf), <usize> this.pos)
       this.buf = next
     }
-    return this.buf.dataStart + <usize> this.pos
+    return changetype<usize>(this.buf) + <usize> this.pos
   }
 
   // Records that one complete value was written at the current depth, closing every sized
   // container this completes.
   private done(): void {
+    const stack = this.stack
     while (this.depth > 0) {
-      const top = this.depth - 1
-      this.counts[top] += 1
-      const left = this.remaining[top]
+      const top = (this.depth - 1) * STACK_WORDS
+      unchecked(stack[top + 1] += 1)
+      const left = unchecked(stack[top])
       if (left > 0) {
         if (left == 1) {
-          this.remaining[top] = 0
-          this.depth = top
+          unchecked(stack[top] = 0)
+          this.depth--
           continue
         }
-        this.remaining[top] = left - 1
+        unchecked(stack[top] = left - 1)
       }
       return
     }
@@ -970,12 +1111,19 @@ export class Writer {
   }
 
   private push(remaining: i32, isMap: bool): void {
-    if (this.depth >= MAX_DEPTH) panic("Writer: nesting deeper than " + MAX_DEPTH.toString())
     const d = this.depth
-    this.remaining[d] = remaining
-    this.counts[d] = 0
-    this.headers[d] = this.pos
-    this.maps[d] = isMap
+    if (d >= MAX_DEPTH) panic("Writer: nesting deeper than " + MAX_DEPTH.toString())
+    let stack = this.stack
+    const top = d * STACK_WORDS
+    if (top + STACK_WORDS > stack.length) {
+      const next = new StaticArray<i32>(stack.length * 2)
+      memory.copy(changetype<usize>(next), changetype<usize>(stack), <usize> stack.length << 2)
+      this.stack = stack = next
+    }
+    unchecked(stack[top] = remaining)
+    unchecked(stack[top + 1] = 0)
+    unchecked(stack[top + 2] = this.pos)
+    unchecked(stack[top + 3] = isMap ? 1 : 0)
     this.depth = d + 1
   }
 
@@ -1070,16 +1218,29 @@ export class Writer {
 
   /** A string, as UTF-8 (a lone surrogate becomes U+FFFD). */
   str(value: string): Writer {
+    const units = value.length
+    const src = changetype<usize>(value)
+    if (units < 32) {
+      // Short ASCII (keys, tags, names): a fixstr header and one byte per code unit.
+      const p = this.ensure(units + 1)
+      let i = 0
+      while (i < units) {
+        const u = <u32> load<u16>(src + (<usize> i << 1))
+        if (u >= 0x80) break
+        store<u8>(p + 1 + <usize> i, <u8> u)
+        i++
+      }
+      if (i == units) {
+        store<u8>(p, <u8> (0xa0 | <u32> units))
+        this.pos += units + 1
+        this.done()
+        return this
+      }
+    }
     const n = String.UTF8.byteLength(value)
     this.strHeader(n)
     const p = this.ensure(n)
-    String.UTF8.encodeUnsafe(
-      changetype<usize>(value),
-      value.length,
-      p,
-      false,
-      String.UTF8.ErrorMode.REPLACE,
-    )
+    String.UTF8.encodeUnsafe(src, units, p, false, String.UTF8.ErrorMode.REPLACE)
     this.pos += n
     this.done()
     return this
@@ -1103,6 +1264,43 @@ export class Writer {
     else this.byteU32(0xc6, <u32> n)
     memory.copy(this.ensure(n), value.dataStart, <usize> n)
     this.pos += n
+    this.done()
+    return this
+  }
+
+  /**
+   * @internal `value` encoded as by `write`, wrapped in a bin: how an app entry, a signal or a
+   * call payload travels inside a host-function input. Same bytes as `bin(encode(value))`,
+   * without the intermediate writer and copy.
+   */
+  binOf<T>(value: T): Writer {
+    // Reserve the largest bin header, write the value after it, then move it behind the
+    // smallest header that fits. A counted frame keeps the value's items out of the enclosing
+    // container, which gets exactly one item (the bin), as with bin(encode(value)).
+    const header = this.pos
+    this.ensure(5)
+    this.pos += 5
+    const depth = this.depth
+    this.push(-1, false)
+    this.write<T>(value)
+    // An `encode` that left a container open fails as `encode(value)` would have.
+    if (this.depth != depth + 1) this.checkComplete()
+    this.depth = depth
+    const n = this.pos - header - 5
+    const size = n <= 0xff ? 2 : n <= 0xffff ? 3 : 5
+    const at = changetype<usize>(this.buf) + <usize> header
+    if (size < 5) memory.copy(at + <usize> size, at + 5, <usize> n)
+    this.pos -= 5 - size
+    if (size == 2) {
+      store<u8>(at, 0xc4)
+      store<u8>(at, <u8> n, 1)
+    } else if (size == 3) {
+      store<u8>(at, 0xc5)
+      store<u16>(at, bswap<u16>(<u16> n), 1)
+    } else {
+      store<u8>(at, 0xc6)
+      store<u32>(at, bswap<u32>(<u32> n), 1)
+    }
     this.done()
     return this
   }
@@ -1156,22 +1354,23 @@ export class Writer {
   /** Closes the innermost `beginMap()` / `beginArray()`. */
   end(): Writer {
     if (this.depth == 0) panic("Writer.end: no open container")
-    const top = this.depth - 1
-    if (this.remaining[top] >= 0) {
+    const top = (this.depth - 1) * STACK_WORDS
+    const stack = this.stack
+    if (stack[top] >= 0) {
       panic("Writer.end: the innermost container has a declared size; it closes by itself")
     }
-    const isMap = this.maps[top]
-    let n = this.counts[top]
+    const isMap = stack[top + 3] != 0
+    let n = stack[top + 1]
     if (isMap) {
       if (n % 2 == 1) panic("Writer.end: a map key has no value")
       n /= 2
     }
-    const header = this.headers[top]
+    const header = stack[top + 2]
     if (n >= 16) {
       // The header was reserved as one byte; widen it in place.
       const extra = n <= 0xffff ? 2 : 4
       this.ensure(extra)
-      const base = this.buf.dataStart + <usize> header
+      const base = changetype<usize>(this.buf) + <usize> header
       memory.copy(base + 1 + <usize> extra, base + 1, <usize> (this.pos - header - 1))
       this.pos += extra
       if (extra == 2) {
@@ -1182,9 +1381,9 @@ export class Writer {
         store<u32>(base, bswap<u32>(<u32> n), 1)
       }
     } else {
-      store<u8>(this.buf.dataStart + <usize> header, (isMap ? 0x80 : 0x90) | <u32> n)
+      store<u8>(changetype<usize>(this.buf) + <usize> header, (isMap ? 0x80 : 0x90) | <u32> n)
     }
-    this.depth = top
+    this.depth--
     this.done()
     return this
   }
@@ -1193,6 +1392,14 @@ export class Writer {
   field<T>(key: string, value: T): Writer {
     this.str(key)
     return this.write<T>(value)
+  }
+
+  /** @internal `len` bytes at `ptr` that already hold exactly one msgpack value. */
+  rawMemory(ptr: usize, len: i32): Writer {
+    memory.copy(this.ensure(len), ptr, <usize> len)
+    this.pos += len
+    this.done()
+    return this
   }
 
   /** A decoded value, re-encoded byte for byte. */

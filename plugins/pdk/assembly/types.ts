@@ -7,6 +7,26 @@
  * (`Uint8Array` of 39 bytes); the aliases below only document which hash a field holds.
  */
 import { decode, decodeError, setDecodeContext, tryDecode, Value, Writer } from "./msgpack"
+import {
+  arrayAt,
+  binAt,
+  binOrNilAt,
+  failIn,
+  fieldBytes,
+  fieldI64,
+  fieldLaterMap,
+  fieldNonNil,
+  fieldPresent,
+  fieldString,
+  fieldU32,
+  hFrom,
+  hTo,
+  Kind,
+  kindName,
+  readHead,
+  scanMap,
+  skipValue,
+} from "./scan"
 
 export type AgentPubKey = Uint8Array
 export type ActionHash = Uint8Array
@@ -47,6 +67,22 @@ export namespace EntryKind {
   export const CapClaim = "cap_claim"
 }
 
+// The default of hash and byte fields that were never set. A zero-length array has no contents
+// to change, so one can be shared.
+const EMPTY_BYTES = new Uint8Array(0)
+
+// The classes most often decoded (actions, records, links: every callback input and read) decode
+// straight from the bytes of a checked document with `scanMap` and the field readers of scan.ts,
+// with the messages their `ValueMap` getters gave. Each has its own key list and offset array;
+// each reads its offsets before decoding anything nested, which may reuse another class's array.
+
+// `fromValue` of these classes reads the value's encoded bytes; only maps have them in a map's
+// kind, so anything else fails as `Value.asMap` does.
+function mapOffset(v: Value): i32 {
+  if (v.kind != Kind.Map) failIn(v.context, "expected map, got " + kindName(v.kind))
+  return v.start
+}
+
 function bytesArray(items: Array<Value>): Array<Uint8Array> {
   const out = new Array<Uint8Array>(items.length)
   for (let i = 0; i < items.length; i++) out[i] = items[i].asBytes()
@@ -59,6 +95,9 @@ function stringArray(items: Array<Value>): Array<string> {
   return out
 }
 
+const ENTRY_TYPE_KEYS: StaticArray<string> = ["type", "zome_index", "entry_index", "visibility"]
+const ENTRY_TYPE_AT = new StaticArray<i32>(4)
+
 /** The type of an entry an action creates: `{type: "app", zome_index, entry_index, visibility}`. */
 @final
 export class EntryType {
@@ -70,13 +109,19 @@ export class EntryType {
   visibility: string = Visibility.Public
 
   static fromValue(v: Value): EntryType {
-    const m = v.asMap()
+    return EntryType.decodeAt(v.source, mapOffset(v), v.context)
+  }
+
+  /** @internal the entry type encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): EntryType {
+    const at = ENTRY_TYPE_AT
+    scanMap(src, pos, context, ENTRY_TYPE_KEYS, at)
     const t = new EntryType()
-    t.type = m.getString("type")
+    t.type = fieldString(src, unchecked(at[0]), "type", context)
     if (t.type == EntryKind.App) {
-      t.zomeIndex = m.getU32("zome_index")
-      t.entryIndex = m.getU32("entry_index")
-      t.visibility = m.getString("visibility")
+      t.zomeIndex = fieldU32(src, unchecked(at[1]), "zome_index", context)
+      t.entryIndex = fieldU32(src, unchecked(at[2]), "entry_index", context)
+      t.visibility = fieldString(src, unchecked(at[3]), "visibility", context)
     }
     return t
   }
@@ -95,87 +140,345 @@ export class EntryType {
   }
 }
 
+const ACTION_KEYS: StaticArray<string> = [
+  "type",
+  "author",
+  "timestamp",
+  "action_seq",
+  "prev_action",
+  "dna_hash",
+  "membrane_proof",
+  "entry_type",
+  "entry_hash",
+  "original_action_address",
+  "original_entry_address",
+  "deletes_address",
+  "deletes_entry_address",
+  "base_address",
+  "target_address",
+  "zome_index",
+  "link_type",
+  "tag",
+  "link_add_address",
+]
+const ACTION_AT = new StaticArray<i32>(19)
+
 /**
  * An action (abi.md §3.1). The fields that depend on `type` are null (or 0) for the other types;
  * `raw` keeps the decoded map, so the action can be hashed or sent back unchanged.
+ *
+ * A decoded action checks every field when it is decoded (a missing or mistyped field fails
+ * then, as always), but makes the byte arrays of its hash and byte fields only when they are
+ * first read: validation callbacks often look at `type` alone.
  */
 @final
 export class Action {
   type: string = ""
-  author: AgentPubKey = new Uint8Array(0)
   timestamp: Timestamp = 0
   actionSeq: u32 = 0
-  /** Null only for the `dna` action. */
-  prevAction: ActionHash | null = null
-  /** `dna` */
-  dnaHash: DnaHash | null = null
-  /** `agent_validation_pkg` */
-  membraneProof: Uint8Array | null = null
   /** `create`, `update` */
   entryType: EntryType | null = null
-  /** `create`, `update` */
-  entryHash: EntryHash | null = null
-  /** `update` */
-  originalActionAddress: ActionHash | null = null
-  /** `update` */
-  originalEntryAddress: EntryHash | null = null
-  /** `delete` */
-  deletesAddress: ActionHash | null = null
-  /** `delete` */
-  deletesEntryAddress: EntryHash | null = null
-  /** `create_link`, `delete_link` */
-  baseAddress: AnyLinkableHash | null = null
-  /** `create_link` */
-  targetAddress: AnyLinkableHash | null = null
   /** `create_link` */
   zomeIndex: u32 = 0
   /** `create_link`: the index into the integrity zome's link types. */
   linkType: u32 = 0
+  // Where the action was decoded from; `raw` is made from it on first use.
+  private rawSource: Uint8Array = EMPTY_BYTES
+  private rawStart: i32 = -1
+  private rawContext: string = ""
+  private rawValue: Value | null = null
+  // Each byte field: its value, or (at >= 0) the offset in `rawSource` of the bin to read it from.
+  private authorValue: AgentPubKey = EMPTY_BYTES
+  private authorAt: i32 = -1
+  private prevActionValue: ActionHash | null = null
+  private prevActionAt: i32 = -1
+  private dnaHashValue: DnaHash | null = null
+  private dnaHashAt: i32 = -1
+  private membraneProofValue: Uint8Array | null = null
+  private membraneProofAt: i32 = -1
+  private entryHashValue: EntryHash | null = null
+  private entryHashAt: i32 = -1
+  private originalActionAddressValue: ActionHash | null = null
+  private originalActionAddressAt: i32 = -1
+  private originalEntryAddressValue: EntryHash | null = null
+  private originalEntryAddressAt: i32 = -1
+  private deletesAddressValue: ActionHash | null = null
+  private deletesAddressAt: i32 = -1
+  private deletesEntryAddressValue: EntryHash | null = null
+  private deletesEntryAddressAt: i32 = -1
+  private baseAddressValue: AnyLinkableHash | null = null
+  private baseAddressAt: i32 = -1
+  private targetAddressValue: AnyLinkableHash | null = null
+  private targetAddressAt: i32 = -1
+  private tagValue: Uint8Array | null = null
+  private tagAt: i32 = -1
+  private linkAddAddressValue: ActionHash | null = null
+  private linkAddAddressAt: i32 = -1
+
+  get author(): AgentPubKey {
+    if (this.authorAt >= 0) {
+      this.authorValue = this.bytesAt(this.authorAt)
+      this.authorAt = -1
+    }
+    return this.authorValue
+  }
+
+  set author(value: AgentPubKey) {
+    this.authorValue = value
+    this.authorAt = -1
+  }
+
+  /** Null only for the `dna` action. */
+  get prevAction(): ActionHash | null {
+    if (this.prevActionAt >= 0) {
+      this.prevActionValue = this.bytesAt(this.prevActionAt)
+      this.prevActionAt = -1
+    }
+    return this.prevActionValue
+  }
+
+  set prevAction(value: ActionHash | null) {
+    this.prevActionValue = value
+    this.prevActionAt = -1
+  }
+
+  /** `dna` */
+  get dnaHash(): DnaHash | null {
+    if (this.dnaHashAt >= 0) {
+      this.dnaHashValue = this.bytesAt(this.dnaHashAt)
+      this.dnaHashAt = -1
+    }
+    return this.dnaHashValue
+  }
+
+  set dnaHash(value: DnaHash | null) {
+    this.dnaHashValue = value
+    this.dnaHashAt = -1
+  }
+
+  /** `agent_validation_pkg` */
+  get membraneProof(): Uint8Array | null {
+    if (this.membraneProofAt >= 0) {
+      this.membraneProofValue = this.bytesAt(this.membraneProofAt)
+      this.membraneProofAt = -1
+    }
+    return this.membraneProofValue
+  }
+
+  set membraneProof(value: Uint8Array | null) {
+    this.membraneProofValue = value
+    this.membraneProofAt = -1
+  }
+
+  /** `create`, `update` */
+  get entryHash(): EntryHash | null {
+    if (this.entryHashAt >= 0) {
+      this.entryHashValue = this.bytesAt(this.entryHashAt)
+      this.entryHashAt = -1
+    }
+    return this.entryHashValue
+  }
+
+  set entryHash(value: EntryHash | null) {
+    this.entryHashValue = value
+    this.entryHashAt = -1
+  }
+
+  /** `update` */
+  get originalActionAddress(): ActionHash | null {
+    if (this.originalActionAddressAt >= 0) {
+      this.originalActionAddressValue = this.bytesAt(this.originalActionAddressAt)
+      this.originalActionAddressAt = -1
+    }
+    return this.originalActionAddressValue
+  }
+
+  set originalActionAddress(value: ActionHash | null) {
+    this.originalActionAddressValue = value
+    this.originalActionAddressAt = -1
+  }
+
+  /** `update` */
+  get originalEntryAddress(): EntryHash | null {
+    if (this.originalEntryAddressAt >= 0) {
+      this.originalEntryAddressValue = this.bytesAt(this.originalEntryAddressAt)
+      this.originalEntryAddressAt = -1
+    }
+    return this.originalEntryAddressValue
+  }
+
+  set originalEntryAddress(value: EntryHash | null) {
+    this.originalEntryAddressValue = value
+    this.originalEntryAddressAt = -1
+  }
+
+  /** `delete` */
+  get deletesAddress(): ActionHash | null {
+    if (this.deletesAddressAt >= 0) {
+      this.deletesAddressValue = this.bytesAt(this.deletesAddressAt)
+      this.deletesAddressAt = -1
+    }
+    return this.deletesAddressValue
+  }
+
+  set deletesAddress(value: ActionHash | null) {
+    this.deletesAddressValue = value
+    this.deletesAddressAt = -1
+  }
+
+  /** `delete` */
+  get deletesEntryAddress(): EntryHash | null {
+    if (this.deletesEntryAddressAt >= 0) {
+      this.deletesEntryAddressValue = this.bytesAt(this.deletesEntryAddressAt)
+      this.deletesEntryAddressAt = -1
+    }
+    return this.deletesEntryAddressValue
+  }
+
+  set deletesEntryAddress(value: EntryHash | null) {
+    this.deletesEntryAddressValue = value
+    this.deletesEntryAddressAt = -1
+  }
+
+  /** `create_link`, `delete_link` */
+  get baseAddress(): AnyLinkableHash | null {
+    if (this.baseAddressAt >= 0) {
+      this.baseAddressValue = this.bytesAt(this.baseAddressAt)
+      this.baseAddressAt = -1
+    }
+    return this.baseAddressValue
+  }
+
+  set baseAddress(value: AnyLinkableHash | null) {
+    this.baseAddressValue = value
+    this.baseAddressAt = -1
+  }
+
   /** `create_link` */
-  tag: Uint8Array | null = null
+  get targetAddress(): AnyLinkableHash | null {
+    if (this.targetAddressAt >= 0) {
+      this.targetAddressValue = this.bytesAt(this.targetAddressAt)
+      this.targetAddressAt = -1
+    }
+    return this.targetAddressValue
+  }
+
+  set targetAddress(value: AnyLinkableHash | null) {
+    this.targetAddressValue = value
+    this.targetAddressAt = -1
+  }
+
+  /** `create_link` */
+  get tag(): Uint8Array | null {
+    if (this.tagAt >= 0) {
+      this.tagValue = this.bytesAt(this.tagAt)
+      this.tagAt = -1
+    }
+    return this.tagValue
+  }
+
+  set tag(value: Uint8Array | null) {
+    this.tagValue = value
+    this.tagAt = -1
+  }
+
   /** `delete_link` */
-  linkAddAddress: ActionHash | null = null
+  get linkAddAddress(): ActionHash | null {
+    if (this.linkAddAddressAt >= 0) {
+      this.linkAddAddressValue = this.bytesAt(this.linkAddAddressAt)
+      this.linkAddAddressAt = -1
+    }
+    return this.linkAddAddressValue
+  }
+
+  set linkAddAddress(value: ActionHash | null) {
+    this.linkAddAddressValue = value
+    this.linkAddAddressAt = -1
+  }
+
+  // The bin at `pos` of the source, already checked by `decodeAt`.
+  private bytesAt(pos: i32): Uint8Array {
+    const src = this.rawSource
+    readHead(src.dataStart, pos)
+    return src.subarray(hFrom, hTo)
+  }
+
   /** The action as decoded (its `raw()` bytes are the action's msgpack). */
-  raw: Value = Value.nil()
+  get raw(): Value {
+    const cached = this.rawValue
+    if (cached !== null) return cached
+    const v = this.rawStart < 0
+      ? Value.nil()
+      : Value.at(this.rawSource, this.rawStart, -1, this.rawContext)
+    this.rawValue = v
+    return v
+  }
+
+  set raw(value: Value) {
+    this.rawValue = value
+  }
 
   static fromValue(v: Value): Action {
-    const m = v.asMap()
+    const a = Action.decodeAt(v.source, mapOffset(v), v.context)
+    a.rawValue = v
+    return a
+  }
+
+  /** @internal the action encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): Action {
+    const at = ACTION_AT
+    scanMap(src, pos, context, ACTION_KEYS, at)
     const a = new Action()
-    a.raw = v
-    a.type = m.getString("type")
-    a.author = m.getBytes("author")
-    a.timestamp = m.getI64("timestamp")
-    a.actionSeq = m.getU32("action_seq")
-    a.prevAction = m.optBytes("prev_action")
-    if (a.type == ActionType.Create || a.type == ActionType.Update) {
-      a.entryType = EntryType.fromValue(m.get("entry_type"))
-      a.entryHash = m.getBytes("entry_hash")
-      if (a.type == ActionType.Update) {
-        a.originalActionAddress = m.getBytes("original_action_address")
-        a.originalEntryAddress = m.getBytes("original_entry_address")
+    a.rawSource = src
+    a.rawStart = pos
+    a.rawContext = context
+    // In the order the fields were always read, so the first problem reported is the same.
+    a.type = fieldString(src, unchecked(at[0]), "type", context)
+    a.authorAt = binAt(src, unchecked(at[1]), "author", context)
+    a.timestamp = fieldI64(src, unchecked(at[2]), "timestamp", context)
+    a.actionSeq = fieldU32(src, unchecked(at[3]), "action_seq", context)
+    a.prevActionAt = binOrNilAt(src, unchecked(at[4]), "prev_action", context)
+    const type = a.type
+    if (type == ActionType.Create || type == ActionType.Update) {
+      const entryType = fieldPresent(unchecked(at[7]), "entry_type", context)
+      const entryHash = unchecked(at[8])
+      const original = unchecked(at[9])
+      const originalEntry = unchecked(at[10])
+      a.entryType = EntryType.decodeAt(src, entryType, context)
+      a.entryHashAt = binAt(src, entryHash, "entry_hash", context)
+      if (type == ActionType.Update) {
+        a.originalActionAddressAt = binAt(src, original, "original_action_address", context)
+        a.originalEntryAddressAt = binAt(src, originalEntry, "original_entry_address", context)
       }
-    } else if (a.type == ActionType.Delete) {
-      a.deletesAddress = m.getBytes("deletes_address")
-      a.deletesEntryAddress = m.getBytes("deletes_entry_address")
-    } else if (a.type == ActionType.CreateLink) {
-      a.baseAddress = m.getBytes("base_address")
-      a.targetAddress = m.getBytes("target_address")
-      a.zomeIndex = m.getU32("zome_index")
-      a.linkType = m.getU32("link_type")
-      a.tag = m.getBytes("tag")
-    } else if (a.type == ActionType.DeleteLink) {
-      a.baseAddress = m.getBytes("base_address")
-      a.linkAddAddress = m.getBytes("link_add_address")
-    } else if (a.type == ActionType.Dna) {
-      a.dnaHash = m.getBytes("dna_hash")
-    } else if (a.type == ActionType.AgentValidationPkg) {
-      a.membraneProof = m.optBytes("membrane_proof")
+    } else if (type == ActionType.Delete) {
+      a.deletesAddressAt = binAt(src, unchecked(at[11]), "deletes_address", context)
+      a.deletesEntryAddressAt = binAt(src, unchecked(at[12]), "deletes_entry_address", context)
+    } else if (type == ActionType.CreateLink) {
+      a.baseAddressAt = binAt(src, unchecked(at[13]), "base_address", context)
+      a.targetAddressAt = binAt(src, unchecked(at[14]), "target_address", context)
+      a.zomeIndex = fieldU32(src, unchecked(at[15]), "zome_index", context)
+      a.linkType = fieldU32(src, unchecked(at[16]), "link_type", context)
+      a.tagAt = binAt(src, unchecked(at[17]), "tag", context)
+    } else if (type == ActionType.DeleteLink) {
+      a.baseAddressAt = binAt(src, unchecked(at[13]), "base_address", context)
+      a.linkAddAddressAt = binAt(src, unchecked(at[18]), "link_add_address", context)
+    } else if (type == ActionType.Dna) {
+      a.dnaHashAt = binAt(src, unchecked(at[5]), "dna_hash", context)
+    } else if (type == ActionType.AgentValidationPkg) {
+      a.membraneProofAt = binOrNilAt(src, unchecked(at[6]), "membrane_proof", context)
     }
     return a
   }
 
   encode(w: Writer): void {
-    w.value(this.raw)
+    const v = this.rawValue
+    if (v === null && this.rawStart >= 0) {
+      const src = this.rawSource
+      const end = skipValue(src.dataStart, this.rawStart)
+      w.rawMemory(src.dataStart + <usize> this.rawStart, end - this.rawStart)
+    } else {
+      w.value(this.raw)
+    }
   }
 
   /** Whether this action creates or updates an entry (the ones with `entryType`). */
@@ -184,19 +487,50 @@ export class Action {
   }
 }
 
+const SIGNED_ACTION_KEYS: StaticArray<string> = ["action_hash", "action", "signature"]
+const SIGNED_ACTION_AT = new StaticArray<i32>(3)
+
 /** `{action_hash, action, signature}`. */
 @final
 export class SignedAction {
-  actionHash: ActionHash = new Uint8Array(0)
-  action: Action = new Action()
-  signature: Signature = new Uint8Array(0)
+  actionHash: ActionHash = EMPTY_BYTES
+  private decodedAction: Action | null = null
+  // Where the action is, until it is decoded on first use (-1: nowhere, a default action).
+  private actionSource: Uint8Array = EMPTY_BYTES
+  private actionAt: i32 = -1
+  private actionContext: string = ""
+  signature: Signature = EMPTY_BYTES
+
+  get action(): Action {
+    const decoded = this.decodedAction
+    if (decoded !== null) return decoded
+    const a = this.actionAt < 0
+      ? new Action()
+      : Action.decodeAt(this.actionSource, this.actionAt, this.actionContext)
+    this.decodedAction = a
+    return a
+  }
+
+  set action(action: Action) {
+    this.decodedAction = action
+  }
 
   static fromValue(v: Value): SignedAction {
-    const m = v.asMap()
+    return SignedAction.decodeAt(v.source, mapOffset(v), v.context)
+  }
+
+  /** @internal the signed action encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): SignedAction {
+    const at = SIGNED_ACTION_AT
+    scanMap(src, pos, context, SIGNED_ACTION_KEYS, at)
+    const actionAt = unchecked(at[1])
+    const signatureAt = unchecked(at[2])
     const s = new SignedAction()
-    s.actionHash = m.getBytes("action_hash")
-    s.action = Action.fromValue(m.get("action"))
-    s.signature = m.getBytes("signature")
+    s.actionHash = fieldBytes(src, unchecked(at[0]), "action_hash", context)
+    s.actionSource = src
+    s.actionAt = fieldLaterMap(src, actionAt, "action", context)
+    s.actionContext = context
+    s.signature = fieldBytes(src, signatureAt, "signature", context)
     return s
   }
 
@@ -206,12 +540,22 @@ export class SignedAction {
   }
 
   static listFromValue(v: Value): Array<SignedAction> {
-    const items = v.asArray()
-    const out = new Array<SignedAction>(items.length)
-    for (let i = 0; i < items.length; i++) out[i] = SignedAction.fromValue(items[i])
+    const src = v.source
+    const context = v.context
+    if (v.kind != Kind.Array) failIn(context, "expected array, got " + kindName(v.kind))
+    const n = arrayAt(src, v.start, context)
+    let pos = hFrom
+    const out = new Array<SignedAction>(n)
+    for (let i = 0; i < n; i++) {
+      unchecked(out[i] = SignedAction.decodeAt(src, pos, context))
+      pos = skipValue(src.dataStart, pos)
+    }
     return out
   }
 }
+
+const ENTRY_KEYS: StaticArray<string> = ["entry_type", "entry"]
+const ENTRY_AT = new StaticArray<i32>(2)
 
 /**
  * An entry: `{entry_type: "app", entry: bin}` (the app's own msgpack), `{entry_type: "agent",
@@ -227,15 +571,24 @@ export class Entry {
   capClaim: CapClaim | null = null
 
   static fromValue(v: Value): Entry {
-    const m = v.asMap()
+    return Entry.decodeAt(v.source, mapOffset(v), v.context)
+  }
+
+  /** @internal the entry encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): Entry {
+    const at = ENTRY_AT
+    scanMap(src, pos, context, ENTRY_KEYS, at)
+    const entryAt = unchecked(at[1])
     const e = new Entry()
-    e.entryType = m.getString("entry_type")
+    e.entryType = fieldString(src, unchecked(at[0]), "entry_type", context)
     if (e.entryType == EntryKind.CapGrant) {
-      e.capGrant = CapGrant.fromValue(m.get("entry"))
+      const value = Value.at(src, fieldPresent(entryAt, "entry", context), -1, context)
+      e.capGrant = CapGrant.fromValue(value)
     } else if (e.entryType == EntryKind.CapClaim) {
-      e.capClaim = CapClaim.fromValue(m.get("entry"))
+      const value = Value.at(src, fieldPresent(entryAt, "entry", context), -1, context)
+      e.capClaim = CapClaim.fromValue(value)
     } else {
-      e.bytes = m.getBytes("entry")
+      e.bytes = fieldBytes(src, entryAt, "entry", context)
     }
     return e
   }
@@ -265,22 +618,54 @@ export class Entry {
   }
 }
 
+const RECORD_KEYS: StaticArray<string> = ["action_hash", "action", "signature", "entry"]
+const RECORD_AT = new StaticArray<i32>(4)
+
 /** `{action_hash, action, signature, entry}`; `entry` is null when absent or private to others. */
 @final
 export class Record {
-  actionHash: ActionHash = new Uint8Array(0)
-  action: Action = new Action()
-  signature: Signature = new Uint8Array(0)
+  actionHash: ActionHash = EMPTY_BYTES
+  private decodedAction: Action | null = null
+  // Where the action is, until it is decoded on first use (-1: nowhere, a default action).
+  private actionSource: Uint8Array = EMPTY_BYTES
+  private actionAt: i32 = -1
+  private actionContext: string = ""
+  signature: Signature = EMPTY_BYTES
   entry: Entry | null = null
 
+  get action(): Action {
+    const decoded = this.decodedAction
+    if (decoded !== null) return decoded
+    const a = this.actionAt < 0
+      ? new Action()
+      : Action.decodeAt(this.actionSource, this.actionAt, this.actionContext)
+    this.decodedAction = a
+    return a
+  }
+
+  set action(action: Action) {
+    this.decodedAction = action
+  }
+
   static fromValue(v: Value): Record {
-    const m = v.asMap()
+    return Record.decodeAt(v.source, mapOffset(v), v.context)
+  }
+
+  /** @internal the record encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): Record {
+    const at = RECORD_AT
+    scanMap(src, pos, context, RECORD_KEYS, at)
+    const actionAt = unchecked(at[1])
+    const signatureAt = unchecked(at[2])
+    const entryAt = unchecked(at[3])
     const r = new Record()
-    r.actionHash = m.getBytes("action_hash")
-    r.action = Action.fromValue(m.get("action"))
-    r.signature = m.getBytes("signature")
-    const entry = m.opt("entry")
-    r.entry = entry.isNil() ? null : Entry.fromValue(entry)
+    r.actionHash = fieldBytes(src, unchecked(at[0]), "action_hash", context)
+    r.actionSource = src
+    r.actionAt = fieldLaterMap(src, actionAt, "action", context)
+    r.actionContext = context
+    r.signature = fieldBytes(src, signatureAt, "signature", context)
+    const entry = fieldNonNil(src, entryAt)
+    r.entry = entry < 0 ? null : Entry.decodeAt(src, entry, context)
     return r
   }
 
@@ -290,9 +675,16 @@ export class Record {
   }
 
   static listFromValue(v: Value): Array<Record> {
-    const items = v.asArray()
-    const out = new Array<Record>(items.length)
-    for (let i = 0; i < items.length; i++) out[i] = Record.fromValue(items[i])
+    const src = v.source
+    const context = v.context
+    if (v.kind != Kind.Array) failIn(context, "expected array, got " + kindName(v.kind))
+    const n = arrayAt(src, v.start, context)
+    let pos = hFrom
+    const out = new Array<Record>(n)
+    for (let i = 0; i < n; i++) {
+      unchecked(out[i] = Record.decodeAt(src, pos, context))
+      pos = skipValue(src.dataStart, pos)
+    }
     return out
   }
 
@@ -319,31 +711,50 @@ export class Record {
   }
 }
 
+const LINK_KEYS: StaticArray<string> = [
+  "create_link_hash",
+  "author",
+  "timestamp",
+  "base",
+  "target",
+  "zome_index",
+  "link_type",
+  "link_type_name",
+  "tag",
+]
+const LINK_AT = new StaticArray<i32>(9)
+
 /** A link as `get_links_1` returns it. */
 @final
 export class Link {
-  createLinkHash: ActionHash = new Uint8Array(0)
-  author: AgentPubKey = new Uint8Array(0)
+  createLinkHash: ActionHash = EMPTY_BYTES
+  author: AgentPubKey = EMPTY_BYTES
   timestamp: Timestamp = 0
-  base: AnyLinkableHash = new Uint8Array(0)
-  target: AnyLinkableHash = new Uint8Array(0)
+  base: AnyLinkableHash = EMPTY_BYTES
+  target: AnyLinkableHash = EMPTY_BYTES
   zomeIndex: u32 = 0
   linkType: u32 = 0
   linkTypeName: string = ""
-  tag: Uint8Array = new Uint8Array(0)
+  tag: Uint8Array = EMPTY_BYTES
 
   static fromValue(v: Value): Link {
-    const m = v.asMap()
+    return Link.decodeAt(v.source, mapOffset(v), v.context)
+  }
+
+  /** @internal the link encoded at `pos` of a checked document. */
+  static decodeAt(src: Uint8Array, pos: i32, context: string): Link {
+    const at = LINK_AT
+    scanMap(src, pos, context, LINK_KEYS, at)
     const l = new Link()
-    l.createLinkHash = m.getBytes("create_link_hash")
-    l.author = m.getBytes("author")
-    l.timestamp = m.getI64("timestamp")
-    l.base = m.getBytes("base")
-    l.target = m.getBytes("target")
-    l.zomeIndex = m.getU32("zome_index")
-    l.linkType = m.getU32("link_type")
-    l.linkTypeName = m.getString("link_type_name")
-    l.tag = m.getBytes("tag")
+    l.createLinkHash = fieldBytes(src, unchecked(at[0]), "create_link_hash", context)
+    l.author = fieldBytes(src, unchecked(at[1]), "author", context)
+    l.timestamp = fieldI64(src, unchecked(at[2]), "timestamp", context)
+    l.base = fieldBytes(src, unchecked(at[3]), "base", context)
+    l.target = fieldBytes(src, unchecked(at[4]), "target", context)
+    l.zomeIndex = fieldU32(src, unchecked(at[5]), "zome_index", context)
+    l.linkType = fieldU32(src, unchecked(at[6]), "link_type", context)
+    l.linkTypeName = fieldString(src, unchecked(at[7]), "link_type_name", context)
+    l.tag = fieldBytes(src, unchecked(at[8]), "tag", context)
     return l
   }
 
@@ -400,7 +811,7 @@ export class Details {
 /** `{action_hash, action_seq, timestamp}` of the chain's newest action. */
 @final
 export class ChainHead {
-  actionHash: ActionHash = new Uint8Array(0)
+  actionHash: ActionHash = EMPTY_BYTES
   actionSeq: u32 = 0
   timestamp: Timestamp = 0
 }
@@ -408,8 +819,8 @@ export class ChainHead {
 /** `agent_info_1`'s output. */
 @final
 export class AgentInfo {
-  agentInitialPubkey: AgentPubKey = new Uint8Array(0)
-  agentLatestPubkey: AgentPubKey = new Uint8Array(0)
+  agentInitialPubkey: AgentPubKey = EMPTY_BYTES
+  agentLatestPubkey: AgentPubKey = EMPTY_BYTES
   chainHead: ChainHead = new ChainHead()
 
   static fromValue(v: Value): AgentInfo {
@@ -436,9 +847,9 @@ export class AgentInfo {
 @final
 export class DnaInfo {
   name: string = ""
-  hash: DnaHash = new Uint8Array(0)
+  hash: DnaHash = EMPTY_BYTES
   networkSeed: string = ""
-  properties: Uint8Array = new Uint8Array(0)
+  properties: Uint8Array = EMPTY_BYTES
   zomeNames: Array<string> = []
 
   static fromValue(v: Value): DnaInfo {
@@ -525,7 +936,7 @@ export class ZomeInfo {
 /** `call_info_1`'s output. `capGrant` is "chain_author" or "grant" (with tag and action hash). */
 @final
 export class CallInfo {
-  provenance: AgentPubKey = new Uint8Array(0)
+  provenance: AgentPubKey = EMPTY_BYTES
   zomeName: string = ""
   fnName: string = ""
   /** "chain_author" or "grant". */
