@@ -13,7 +13,10 @@
  */
 import { Cause, Console, Context, Effect, Exit, Layer } from "effect"
 import { parseArgs } from "node:util"
-import { HttpServerLayer } from "./core/admin/http_server.ts"
+import { AdminInterfaces } from "./core/admin/admin_interfaces.ts"
+import { HttpAddress, HttpServerLayer } from "./core/admin/http_server.ts"
+import { AppInterfaces, AppTokens, NonceWitness } from "./core/app_interface/mod.ts"
+import { CALL_USAGE, callCommand } from "./core/cli/call.ts"
 import { initCommand } from "./core/cli/init.ts"
 import { packCommand } from "./core/cli/pack.ts"
 import { verifyCommand } from "./core/cli/verify.ts"
@@ -37,8 +40,32 @@ usage:
   conductor init [FILE] [--force]        write a commented conductor.yaml (default: ./conductor.yaml)
   conductor pack DIR [-o OUT]            pack a folder with happ.yaml or dna.yaml into a .happ or .dna
   conductor verify [--config FILE]       check every source chain in the data folder
+  conductor call [options] APP ROLE ZOME FN [JSON]
+                                         call a zome function of a running conductor through
+                                         its websockets (conductor call --help for options)
   conductor --version | --help
 `
+
+/**
+ * Prints one machine-readable line once every interface listens, for scripts and tests that
+ * start the conductor with port 0: `conductor ready {"admin_ports":[…],"app_ports":[…],"http_port":…}`.
+ */
+const ReadyLayer = Layer.effectDiscard(Effect.gen(function* () {
+  const http = yield* HttpAddress
+  const admin = yield* AdminInterfaces
+  const app = yield* AppInterfaces
+  const ready = { "admin_ports": admin.ports, "app_ports": app.ports(), "http_port": http.port }
+  yield* Console.log(`conductor ready ${JSON.stringify(ready)}`)
+}))
+
+/** An optional integer option in 1..max; an `Error` naming the option when it is not one. */
+function positiveInt(name: string, text: string | undefined, max: number) {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  return Number.isInteger(n) && n >= 1 && n <= max
+    ? n
+    : new Error(`${name} must be a whole number from 1 to ${max}, not "${text}"`)
+}
 
 function configLayer(file: string | undefined) {
   return file === undefined ? ConductorConfig.layerDefault : ConductorConfig.fromFile(file)
@@ -55,16 +82,26 @@ function program(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
       force: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
+      // conductor call
+      "admin-port": { type: "string" },
+      "app-port": { type: "string" },
+      host: { type: "string" },
+      origin: { type: "string" },
+      credentials: { type: "string" },
+      timeout: { type: "string" },
     },
   })
   const [command, ...rest] = positionals
   if (values.version) return Console.log(VERSION)
+  if (command === "call" && values.help) return Console.log(CALL_USAGE)
   if (values.help || command === undefined || command === "help") return Console.log(USAGE)
   switch (command) {
     case "run": {
-      const services = conductorServices()
-      const conductor = HttpServerLayer.pipe(
-        Layer.provideMerge(services),
+      const conductor = ReadyLayer.pipe(
+        Layer.provideMerge(Layer.mergeAll(HttpServerLayer, AdminInterfaces.layer)),
+        Layer.provideMerge(AppInterfaces.layer),
+        Layer.provideMerge(Layer.mergeAll(AppTokens.layer, NonceWitness.layer)),
+        Layer.provideMerge(conductorServices()),
         Layer.provide(LoggingLayer),
       )
       // Interfaces listen first; the keystore's key derivation finishes in the background, and
@@ -93,6 +130,29 @@ function program(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
         Layer.provide(configLayer(values.config)),
       )
       return Effect.provide(verifyCommand, layer)
+    }
+    case "call": {
+      const [appId, role, zome, fn, payload, ...extra] = rest
+      if (fn === undefined || extra.length > 0) {
+        return Effect.fail(new Error(`call needs APP ROLE ZOME FN [JSON]\n\n${CALL_USAGE}`))
+      }
+      const adminPort = positiveInt("--admin-port", values["admin-port"], 65535)
+      const appPort = positiveInt("--app-port", values["app-port"], 65535)
+      const timeoutMs = positiveInt("--timeout", values.timeout, 3_600_000)
+      for (const n of [adminPort, appPort, timeoutMs]) if (n instanceof Error) return Effect.fail(n)
+      return callCommand({
+        appId: appId!,
+        role: role!,
+        zome: zome!,
+        fn,
+        payload,
+        host: values.host,
+        adminPort: adminPort as number | undefined,
+        appPort: appPort as number | undefined,
+        origin: values.origin,
+        credentialsFile: values.credentials,
+        timeoutMs: timeoutMs as number | undefined,
+      })
     }
     default:
       return Effect.fail(new Error(`unknown command "${command}"\n\n${USAGE}`))

@@ -55,6 +55,7 @@ export const TARGETS: readonly Target[] = [
     out: "examples/forum/build/forum.wasm",
   },
   fixture("noop"),
+  fixture("emit_many"),
   fixture("host_fns_integrity"),
   fixture("host_fns"),
   fixture("trap"),
@@ -73,6 +74,10 @@ export const COMMON_FLAGS: readonly string[] = [
   "-O3",
   "--runtime",
   "incremental",
+  // Start a GC cycle when the heap reaches 4x what survived the last one (default 2x): half the
+  // marking per call for a bounded heap (plugins/pdk/README.md, "Build").
+  "--use",
+  "ASC_GC_IDLEFACTOR=400",
   // Zome code imports the PDK as "pdk/assembly": the package folder is plugins/pdk.
   "--path",
   "plugins",

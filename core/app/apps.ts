@@ -63,6 +63,27 @@ export class AppError extends Schema.TaggedError<AppError>()("AppError", {
   }
 }
 
+/**
+ * DNA properties that are already msgpack, used byte for byte (an interface that kept the exact
+ * bytes a client sent passes these instead of a decoded value, which JS cannot always re-encode
+ * identically: integral floats, integer-like map keys).
+ */
+export interface EncodedProperties {
+  readonly _tag: "EncodedProperties"
+  readonly bytes: Uint8Array
+}
+
+/** Wraps exact msgpack properties for `install` and `createClone`. */
+export function encodedProperties(bytes: Uint8Array): EncodedProperties {
+  return { _tag: "EncodedProperties", bytes }
+}
+
+function propertiesBytes(value: unknown): Uint8Array {
+  return (value as EncodedProperties | null)?._tag === "EncodedProperties"
+    ? (value as EncodedProperties).bytes
+    : encode(value)
+}
+
 /** `RoleSettings` of `install_app` (conductor-api.md §2.2). */
 export type RoleSettings =
   | {
@@ -386,7 +407,7 @@ export const makeApps = Effect.gen(function* () {
     return {
       ...(modifiers.network_seed !== undefined ? { "network_seed": modifiers.network_seed } : {}),
       ...(modifiers.properties !== undefined && modifiers.properties !== null
-        ? { properties: encode(modifiers.properties) }
+        ? { properties: propertiesBytes(modifiers.properties) }
         : {}),
     }
   }
@@ -729,7 +750,7 @@ export const makeApps = Effect.gen(function* () {
         "network_seed": seed ?? baseDef.modifiers.network_seed,
         properties: properties === undefined || properties === null
           ? baseDef.modifiers.properties
-          : encode(properties),
+          : propertiesBytes(properties),
       }
       const def: DnaDef = { ...baseDef, modifiers }
       const hash = yield* Effect.provideService(dnaHash(def), Hasher, hasher)

@@ -9,6 +9,8 @@ export {
   Apps,
   type AppsShape,
   type CreateCloneRequest,
+  type EncodedProperties,
+  encodedProperties,
   type InstallRequest,
   makeApps,
   type RoleSettings,

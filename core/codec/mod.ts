@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./msgpack.ts"
+export { MAX_MSGPACK_DEPTH, msgpackProblem } from "./check.ts"

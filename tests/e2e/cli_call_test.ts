@@ -1,0 +1,139 @@
+/**
+ * End-to-end tests of `conductor call`: it drives a running conductor through the Conductor API
+ * only (admin port in, JSON out), attaches an app interface when none admits it, reuses stored
+ * signing credentials, and reports failures with the wire error variant and exit code 1.
+ *
+ * @module
+ */
+import type { CellId, WsClient } from "@holochain/client"
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
+import { ROOT } from "../support/conductor.ts"
+import { ADMIN_ORIGIN, connectAdmin, installEnabled, startConductor } from "./support.ts"
+
+async function call(adminPort: number, ...args: Array<string>) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "call",
+      "--admin-port",
+      String(adminPort),
+      "--origin",
+      ADMIN_ORIGIN,
+      ...args,
+    ],
+    stdin: "null",
+  }).output()
+  const text = new TextDecoder()
+  return {
+    code: output.code,
+    stdout: text.decode(output.stdout),
+    stderr: text.decode(output.stderr),
+  }
+}
+
+Deno.test({
+  name: "conductor call drives a running conductor through the Conductor API",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const conductor = await startConductor()
+    const admin = await connectAdmin(conductor.adminPort)
+    try {
+      await installEnabled(admin, "cli")
+
+      await t.step("a call prints the zome's answer as JSON", async () => {
+        const result = await call(conductor.adminPort, "cli", "main", "noop", "noop", '{"a":[1,2]}')
+        assertEquals(result.code, 0, result.stderr)
+        assertEquals(JSON.parse(result.stdout), { a: [1, 2] })
+        // No app interface admitted the CLI's origin: it attached one bound to the app.
+        assert(result.stderr.includes("attached app interface"), result.stderr)
+        const interfaces = await admin.listAppInterfaces()
+        assertEquals(interfaces.map((i) => i.installed_app_id), ["cli"])
+      })
+
+      await t.step("hashes go in and out as uhC… strings", async () => {
+        const created = await call(
+          conductor.adminPort,
+          "cli",
+          "main",
+          "host_fns",
+          "call_create",
+          '{"entry_type":"thing","entry":{"value":5}}',
+        )
+        assertEquals(created.code, 0, created.stderr)
+        const hash = JSON.parse(created.stdout).ok as string
+        assert(hash.startsWith("uhCkk"), hash)
+        const fetched = await call(
+          conductor.adminPort,
+          "cli",
+          "main",
+          "host_fns",
+          "call_get",
+          JSON.stringify({ hash }),
+        )
+        assertEquals(fetched.code, 0, fetched.stderr)
+        assertEquals(JSON.parse(fetched.stdout).ok.action_hash, hash)
+      })
+
+      await t.step("--credentials reuses one grant across calls", async () => {
+        const file = `${conductor.dir}/cli-credentials.json`
+        const grants = async () => {
+          const listed = await admin.listCapabilityGrants({
+            installed_app_id: "cli",
+            include_revoked: false,
+          }) as unknown as Array<[CellId, Array<unknown>]>
+          return listed[0]![1].length
+        }
+        const before = await grants()
+        for (let i = 0; i < 2; i++) {
+          const result = await call(
+            conductor.adminPort,
+            "--credentials",
+            file,
+            "cli",
+            "main",
+            "noop",
+            "noop",
+            String(i),
+          )
+          assertEquals(result.code, 0, result.stderr)
+          assertEquals(JSON.parse(result.stdout), i)
+        }
+        assertEquals(await grants(), before + 1)
+        assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600)
+      })
+
+      await t.step("failures exit 1 with the error variant", async () => {
+        const missing = await call(conductor.adminPort, "cli", "main", "noop", "nope")
+        assertEquals(missing.code, 1)
+        assert(missing.stderr.includes("internal_error"), missing.stderr)
+        const noApp = await call(conductor.adminPort, "ghost", "main", "noop", "noop")
+        assertEquals(noApp.code, 1)
+        const badJson = await call(conductor.adminPort, "cli", "main", "noop", "noop", "{nope")
+        assertEquals(badJson.code, 1)
+        assert(badJson.stderr.includes("PAYLOAD is not JSON"), badJson.stderr)
+        const wrongOrigin = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            `${ROOT}main.ts`,
+            "call",
+            "--admin-port",
+            String(conductor.adminPort),
+            "cli",
+            "main",
+            "noop",
+            "noop",
+          ],
+          stdin: "null",
+        }).output()
+        assertEquals(wrongOrigin.code, 1)
+      })
+    } finally {
+      await (admin.client as WsClient).close().catch(() => {})
+      assertEquals(await conductor.stop(), 0)
+    }
+  },
+})
