@@ -8,6 +8,7 @@
  */
 import { Decoder, Encoder } from "@msgpack/msgpack"
 import { toBase64Url } from "../hash/holo_hash.ts"
+import { msgpackProblem } from "./check.ts"
 
 const encoder = new Encoder({ ignoreUndefined: true, useBigInt64: false })
 const decoder = new Decoder({
@@ -27,6 +28,17 @@ export function encode(value: unknown): Uint8Array {
 
 /** Decodes exactly one value; throws `RangeError`/`DecodeError` on malformed or trailing bytes. */
 export function decode(bytes: Uint8Array): unknown {
+  return decoder.decode(bytes)
+}
+
+/**
+ * Decodes bytes that came from outside (a guest, a client): checks their structure first
+ * (`msgpackProblem`), because a crafted header can make the decoder allocate without bound.
+ * Throws a `RangeError` naming the problem.
+ */
+export function decodeUntrusted(bytes: Uint8Array): unknown {
+  const problem = msgpackProblem(bytes)
+  if (problem !== undefined) throw new RangeError(problem)
   return decoder.decode(bytes)
 }
 

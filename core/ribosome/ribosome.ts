@@ -13,7 +13,7 @@
  * @module
  */
 import { Cause, Context, Effect, Exit, Layer } from "effect"
-import { decode, describeDecodeError, encode } from "../codec/mod.ts"
+import { decodeUntrusted, describeDecodeError, encode } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import { hashKey } from "../hash/mod.ts"
 import { RibosomeStore, type Zome } from "../ribosome_store/mod.ts"
@@ -128,7 +128,7 @@ export const makeRibosome = Effect.gen(function* () {
             )
           }
           try {
-            raw = decode(bytes)
+            raw = decodeUntrusted(bytes)
           } catch (cause) {
             return envelopeError(
               access,
@@ -240,7 +240,7 @@ export const makeRibosome = Effect.gen(function* () {
       case "Ok": {
         if (ctx.kind === "zome_call") {
           try {
-            decode(result.output)
+            decodeUntrusted(result.output)
           } catch (cause) {
             return {
               _tag: "GuestError",

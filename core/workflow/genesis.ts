@@ -17,7 +17,7 @@ import {
   type ResolvedDna,
 } from "../bundle/mod.ts"
 import { Chain } from "../chain/mod.ts"
-import { decode, encode, NIL } from "../codec/mod.ts"
+import { decodeUntrusted, encode, NIL } from "../codec/mod.ts"
 import { type AgentPubKey, type DnaHash, HASH_LENGTH } from "../hash/mod.ts"
 import type { CellRef, HostCallContext } from "../ribosome/context.ts"
 import { hostFnsByName } from "../ribosome/host_fn/registry.ts"
@@ -185,7 +185,7 @@ export const registerDna = (
       }
       let raw: unknown
       try {
-        raw = decode(outcome.output)
+        raw = decodeUntrusted(outcome.output)
       } catch {
         return yield* invalid(`entry_defs of ${zome.name} returned bytes that are not msgpack`)
       }

@@ -9,7 +9,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { PendingRecord, Workspace } from "../chain/mod.ts"
-import { decode, encode } from "../codec/mod.ts"
+import { decodeUntrusted, encode } from "../codec/mod.ts"
 import { bytesEqual, encodeHashB64 } from "../hash/mod.ts"
 import type { CellRef, HostCallContext } from "../ribosome/context.ts"
 import type { RibosomeShape } from "../ribosome/ribosome.ts"
@@ -63,7 +63,7 @@ export function runValidateCallback(
     case "Ok": {
       let raw: unknown
       try {
-        raw = decode(outcome.output)
+        raw = decodeUntrusted(outcome.output)
       } catch {
         return new InvalidCommit({
           reason: "CallbackFailed",

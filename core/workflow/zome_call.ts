@@ -14,7 +14,7 @@
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Metric, Schema } from "effect"
 import { Chain, type Workspace } from "../chain/mod.ts"
-import { decode, encode, NIL } from "../codec/mod.ts"
+import { decodeUntrusted, encode, NIL } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import { type AgentPubKey, bytesEqual, encodeHashB64 } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
@@ -236,7 +236,7 @@ export const makeZomeCalls = Effect.gen(function* () {
       if (outcome._tag !== "Ok") return guestFailure(outcome, `init of ${zome.name} failed`)
       let raw: unknown
       try {
-        raw = decode(outcome.output)
+        raw = decodeUntrusted(outcome.output)
       } catch {
         return fail("InitFailed", `init of ${zome.name} returned bytes that are not msgpack`)
       }

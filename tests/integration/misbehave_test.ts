@@ -98,7 +98,9 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
   })
 
   await t.step("output that is not exactly one msgpack value is refused", async () => {
-    for (const fn of ["not_msgpack", "trailing", "truncated", "empty", "no_output"]) {
+    for (
+      const fn of ["not_msgpack", "trailing", "truncated", "empty", "no_output", "huge_header"]
+    ) {
       const error = await callZomeError(conductor, bad, "bad_output", fn)
       assertEquals(error.reason, "GuestError", fn)
       assert(error.detail.includes("not one msgpack value"), `${fn}: ${error.detail}`)
@@ -125,6 +127,7 @@ Deno.test("host functions refuse abuse with the right error kinds", async (t) =>
   await t.step("limits and malformed input", async () => {
     assertEquals(kind(await call("random_too_big")), "limit")
     assertEquals(kind(await call("garbage_input")), "invalid_input")
+    assertEquals(kind(await call("huge_header_input")), "invalid_input")
     assertEquals(kind(await call("wrong_shape")), "not_found")
     assertEquals(kind(await call("bad_offset")), "invalid_input")
     assertEquals(kind(await call("huge_entry")), "limit")
