@@ -26,6 +26,7 @@ import { Keystore } from "../keystore/mod.ts"
 import { Ribosome } from "../ribosome/ribosome.ts"
 import type { HostFnServices } from "../ribosome/host_fn/host_fn.ts"
 import { type DnaFile, RibosomeStore } from "../ribosome_store/mod.ts"
+import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { nowMicros } from "../time/mod.ts"
@@ -198,6 +199,7 @@ export const makeApps = Effect.gen(function* () {
   const store = yield* Store
   const keystore = yield* Keystore
   const chain = yield* Chain
+  const spaces = yield* Spaces
   const cells = yield* Cells
   const ribosome = yield* Ribosome
   const ribosomeStore = yield* RibosomeStore
@@ -676,6 +678,7 @@ export const makeApps = Effect.gen(function* () {
     for (const { entry_hash: hash } of entries) orphan.run(hash, hash)
     deleteCellRow.run(dna, agent)
     chain.forget(dna as DnaHash, agent as AgentPubKey)
+    spaces.forget(dna as DnaHash, agent as AgentPubKey)
   }
 
   const uninstall = Effect.fn("Apps.uninstall")(function* (appId: string, force: boolean) {

@@ -126,6 +126,8 @@ export interface SpacesShape {
     author: AgentPubKey,
     includeRevoked: boolean,
   ) => Effect.Effect<ReadonlyArray<LiveGrant>, StoreError>
+  /** Forgets what is cached about a cell (after its data was deleted). */
+  readonly forget: (dna: DnaHash, author: AgentPubKey) => void
   /** Counts for `storage_info` and metrics. */
   readonly stats: (
     dna: DnaHash,
@@ -220,10 +222,21 @@ export const makeLocalSpaces = Effect.gen(function* () {
     entry: entryFor(row, viewer),
   })
 
+  // Live grants per cell, read on every zome call that is not the chain author's. A commit that
+  // could change them (a grant, an update or a delete) drops the cell's entry; so does forget().
+  const grantCache = new Map<string, ReadonlyArray<LiveGrant>>()
+  const cellKey = (dna: Uint8Array, author: Uint8Array) => hashKey(dna) + hashKey(author)
+
   const integrate = (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>) =>
     attempt("Spaces.integrate", () => {
       for (const { record, entryPrivate, actionId } of records) {
         const { action, action_hash: hash } = record
+        if (
+          action.type === "update" || action.type === "delete" ||
+          record.entry?.entry_type === "cap_grant"
+        ) {
+          grantCache.delete(cellKey(dna, action.author))
+        }
         for (const op of opsForAction(action, hash, !entryPrivate)) {
           insertOp.run(actionId, DHT_OP_TYPES.indexOf(op.type), op.basis, action.timestamp)
         }
@@ -390,7 +403,23 @@ export const makeLocalSpaces = Effect.gen(function* () {
         .map(toSigned)
     })
 
-  const grants = (dna: DnaHash, author: AgentPubKey, includeRevoked: boolean) =>
+  const grants = (
+    dna: DnaHash,
+    author: AgentPubKey,
+    includeRevoked: boolean,
+  ): Effect.Effect<ReadonlyArray<LiveGrant>, StoreError> =>
+    Effect.suspend(() => {
+      if (includeRevoked) return readGrants(dna, author, true)
+      const key = cellKey(dna, author)
+      const cached = grantCache.get(key)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return Effect.map(readGrants(dna, author, false), (live) => {
+        grantCache.set(key, live)
+        return live
+      })
+    })
+
+  const readGrants = (dna: DnaHash, author: AgentPubKey, includeRevoked: boolean) =>
     attempt("Spaces.grants", () =>
       (selectGrants.all(dna, author) as unknown as Array<{
         action_hash: Uint8Array
@@ -442,6 +471,7 @@ export const makeLocalSpaces = Effect.gen(function* () {
     getEntry,
     agentActivity,
     grants,
+    forget: (dna, author) => void grantCache.delete(cellKey(dna, author)),
     stats,
   })
 })
