@@ -4,11 +4,8 @@ import { prometheusText, zomeCalls, zomeCallSeconds } from "./mod.ts"
 
 Deno.test("prometheusText renders labelled counters and cumulative histogram buckets", async () => {
   const text = await Effect.gen(function* () {
-    yield* Metric.update(
-      Metric.withAttributes(zomeCalls, { cell: "c1", zome: "z", fn: "f", outcome: "ok" }),
-      2,
-    )
-    const latency = Metric.withAttributes(zomeCallSeconds, { cell: "c1" })
+    yield* Metric.update(zomeCalls({ cell: "c1", zome: "z", fn: "f", outcome: "ok" }), 2)
+    const latency = zomeCallSeconds({ cell: "c1" })
     yield* Metric.update(latency, 0.00003)
     yield* Metric.update(latency, 0.003)
     yield* Metric.update(latency, 30)

@@ -124,16 +124,7 @@ export class TaskManager
       yield* Effect.addFinalizer(() => flush)
       yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced("1 second")))
 
-      const finishedCounters = new Map<string, Metric.Metric<number, unknown>>()
-      const finished = (kind: string, outcome: string) => {
-        const key = `${kind}\u0000${outcome}`
-        let counter = finishedCounters.get(key)
-        if (counter === undefined) {
-          counter = Metric.withAttributes(tasksFinished, { kind, outcome })
-          finishedCounters.set(key, counter)
-        }
-        return counter
-      }
+      const finished = (kind: string, outcome: string) => tasksFinished({ kind, outcome })
 
       const record = (
         task: { readonly kind: string; readonly subject: string },

@@ -219,6 +219,9 @@ Deno.test("the forum example with two agents", async (t) => {
       metrics.slice(0, 400),
     )
     assert(metrics.includes("conductor_zome_call_duration_seconds_bucket"))
+    // A function name the caller made up is not a label: metrics must not grow with bad calls.
+    assert(metrics.includes('fn="(unknown)",outcome="function_not_found"'), metrics)
+    assert(!metrics.includes('fn="nope"'))
     assertEquals((await (await app.request("/health")).json()).status, "ok")
     const bad = await app.request("/api/apps", {
       method: "POST",
