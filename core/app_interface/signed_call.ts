@@ -113,9 +113,6 @@ export const makeSignedCalls = Effect.gen(function* () {
   const zomeCalls = yield* ZomeCalls
   const nonces = yield* NonceWitness
   const store = yield* Store
-  // Rows changed by this connection so far: a call that moved it wrote something.
-  const totalChanges = store.prepare("SELECT total_changes() AS n")
-  const changes = () => (totalChanges.get() as { n: number }).n
 
   const flushNonces = nonces.flush.pipe(
     Effect.catchTag("StoreError", (e) => Effect.logError(`nonces: ${e.message}`)),
@@ -124,10 +121,11 @@ export const makeSignedCalls = Effect.gen(function* () {
   const call: SignedCall = (appId, signed) => {
     const request = check(appId, signed)
     if (request instanceof ExternalApiError) return Effect.fail(request)
-    const before = changes()
+    // A call that committed a transaction wrote something.
+    const before = store.commits()
     // A call that wrote is acknowledged only once its nonce is stored too (decisions.md).
     const settle = <A, E>(result: Effect.Effect<A, E>) =>
-      changes() !== before || nonces.pending() >= NONCE_FLUSH_BATCH
+      store.commits() !== before || nonces.pending() >= NONCE_FLUSH_BATCH
         ? Effect.andThen(flushNonces, result)
         : result
     return Effect.matchEffect(zomeCalls.call(request), {

@@ -47,6 +47,8 @@ export interface StoreShape {
    * join the outer transaction. Synchronous: `f` must not await.
    */
   readonly transaction: <A>(f: () => A) => A
+  /** Transactions committed through `transaction` since the store was opened. */
+  readonly commits: () => number
   /** Bytes the database occupies on disk (main file + WAL). */
   readonly sizeOnDisk: () => number
 }
@@ -99,6 +101,7 @@ export function openStore(file: string, options: StoreOptions = {}): StoreShape 
     return statement
   }
   let depth = 0
+  let commits = 0
   const transaction = <A>(f: () => A): A => {
     if (depth > 0) {
       depth++
@@ -113,6 +116,7 @@ export function openStore(file: string, options: StoreOptions = {}): StoreShape 
     try {
       const result = f()
       db.exec("COMMIT")
+      commits++
       return result
     } catch (error) {
       // The transaction may already be gone if COMMIT itself failed; ROLLBACK is then a no-op error.
@@ -134,7 +138,7 @@ export function openStore(file: string, options: StoreOptions = {}): StoreShape 
     }
     return total
   }
-  return { path: file, db, prepare, transaction, sizeOnDisk }
+  return { path: file, db, prepare, transaction, commits: () => commits, sizeOnDisk }
 }
 
 /** The conductor's database. */
