@@ -4,13 +4,18 @@
  * future; `expires_at` must be after now and at most 50 minutes ahead (Holochain's
  * `WITNESSABLE_EXPIRY_DURATION`).
  *
- * Persistence (docs/decisions.md, "Nonces"): the check is exact and synchronous against the
- * nonces witnessed since the last flush (memory) and the `nonces` table (SQLite), which is only
- * read when a Bloom filter of every nonce seen (`nonce_filter.ts`) says "maybe". New nonces are
- * written behind, in one transaction per batch: every 100 ms, and at shutdown; the signed-call
- * path also flushes when 10,000 are waiting and after any call that committed to a source chain,
- * before that call's response is sent. A replay across a restart is therefore refused, except for read-only calls
- * witnessed in the last 100 ms before a crash. Expired rows are pruned every minute.
+ * A nonce is identified together with its expiry: `(provenance, nonce, expires_at)`. A replay is
+ * the same signed bytes, so it carries the same expiry; a different expiry makes a new signed
+ * call, which only the provenance's key can produce (Holochain keys on `(provenance, nonce)`;
+ * docs/decisions.md, "Nonces", says why the expiry is part of the key here).
+ *
+ * Persistence: the check is exact and synchronous against the nonces witnessed since the last
+ * flush (memory) and the `nonces` table (SQLite), which is only read when a Bloom filter of every
+ * nonce seen (`nonce_filter.ts`) says "maybe". New nonces are written behind, in one transaction
+ * per batch: every 100 ms, and at shutdown; the signed-call path also flushes when 10,000 are
+ * waiting and after any call that committed to a source chain, before that call's response is
+ * sent. A replay across a restart is therefore refused, except for read-only calls witnessed in
+ * the last 100 ms before a crash. Expired rows are pruned every second.
  *
  * @module
  */
@@ -25,8 +30,8 @@ export const MAX_NONCE_AHEAD_MICROS = 50 * 60 * 1_000_000
 export const NONCE_FLUSH_INTERVAL = Duration.millis(100)
 /** Waiting nonces that trigger an immediate write. */
 export const NONCE_FLUSH_BATCH = 10_000
-/** How often expired nonces are deleted. */
-export const NONCE_PRUNE_INTERVAL = Duration.minutes(1)
+/** How often expired nonces are deleted (often, so that each delete is short). */
+export const NONCE_PRUNE_INTERVAL = Duration.seconds(1)
 
 /** The outcome of witnessing a nonce; anything but `ok` refuses the call (`BadNonce`). */
 export type NonceOutcome = "ok" | "expired" | "future" | "duplicate"
@@ -63,10 +68,10 @@ export const makeNonceWitness = Effect.gen(function* () {
   const store = yield* Store
   const clock = yield* Clock.Clock
   const select = store.prepare(
-    "SELECT 1 AS seen FROM nonces WHERE provenance = ? AND nonce = ? AND expires_at > ?",
+    "SELECT 1 AS seen FROM nonces WHERE expires_at = ? AND nonce = ? AND provenance = ?",
   )
   const insert = store.prepare(
-    "INSERT OR IGNORE INTO nonces (provenance, nonce, expires_at) VALUES (?, ?, ?)",
+    "INSERT OR IGNORE INTO nonces (expires_at, nonce, provenance) VALUES (?, ?, ?)",
   )
   const deleteExpired = store.prepare("DELETE FROM nonces WHERE expires_at <= ?")
   const selectLive = store.prepare("SELECT provenance, nonce FROM nonces WHERE expires_at > ?")
@@ -88,7 +93,7 @@ export const makeNonceWitness = Effect.gen(function* () {
     if (pending.size === 0) return
     const batch = pending
     store.transaction(() => {
-      for (const p of batch.values()) insert.run(p.provenance, p.nonce, p.expiresAt)
+      for (const p of batch.values()) insert.run(p.expiresAt, p.nonce, p.provenance)
     })
     // Cleared only after the write succeeded: a failed write keeps the nonces for the next try.
     if (pending === batch) pending = new Map()
@@ -107,10 +112,11 @@ export const makeNonceWitness = Effect.gen(function* () {
       filter.rotate()
       generationStart = now
     }
-    const key = byteKey(provenance) + byteKey(nonce)
+    const key = `${byteKey(provenance)}${byteKey(nonce)}${expiresAt}`
     if (pending.has(key)) return "duplicate"
     if (
-      filter.mightContain(provenance, nonce) && select.get(provenance, nonce, now) !== undefined
+      filter.mightContain(provenance, nonce) &&
+      select.get(expiresAt, nonce, provenance) !== undefined
     ) {
       return "duplicate"
     }

@@ -99,6 +99,9 @@ Deno.test("NonceWitness refuses expired, too-far and duplicate nonces, across a 
     yield* witness.flush
     assertEquals(witness.pending(), 0)
     assertEquals(witness.witness(key(1), nonce(1), now + 60_000_000), "duplicate")
+    // A nonce is identified with its expiry: another expiry is another signed call, which only
+    // the provenance's key can make (decisions.md, "Nonces").
+    assertEquals(witness.witness(key(1), nonce(1), now + 30_000_000), "ok")
     assertEquals(witness.witness(key(3), nonce(3), now + MAX_NONCE_AHEAD_MICROS), "ok")
     yield* witness.flush
   }))
@@ -107,9 +110,10 @@ Deno.test("NonceWitness refuses expired, too-far and duplicate nonces, across a 
     const witness = yield* makeNonceWitness
     assertEquals(witness.witness(key(1), nonce(1), now + 60_000_000), "duplicate")
     assertEquals(witness.witness(key(2), nonce(1), now + 60_000_000), "duplicate")
+    assertEquals(witness.witness(key(1), nonce(1), now + 30_000_000), "duplicate")
     // Once expired, a row is pruned; the nonce itself is then refused as expired anyway.
     yield* TestClock.adjust("61 seconds")
-    assertEquals(yield* witness.prune, 2)
+    assertEquals(yield* witness.prune, 3)
     assertEquals(witness.witness(key(1), nonce(1), now + 60_000_000), "expired")
     assertEquals(witness.witness(key(3), nonce(3), now + MAX_NONCE_AHEAD_MICROS), "duplicate")
   }))
