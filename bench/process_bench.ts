@@ -131,11 +131,18 @@ async function memory(entry: string) {
   }
   await new Promise((resolve) => setTimeout(resolve, 1500))
   const loaded = rss()
+  const metrics = await (await fetch(`${http}/metrics`)).text()
+  const gauge = (pattern: RegExp) => Number(metrics.match(pattern)?.[1] ?? NaN) / 2 ** 20
+  const heapUsed = gauge(/^conductor_js_heap_bytes\{kind="used"\} (\d+)$/m)
+  const heapTotal = gauge(/^conductor_js_heap_bytes\{kind="total"\} (\d+)$/m)
+  const external = gauge(/^conductor_external_memory_bytes (\d+)$/m)
   emit({
     name: "RSS with 10 apps installed, enabled and called",
     value: loaded,
     unit: "MB",
-    detail: `idle conductor ${idle.toFixed(0)} MB; 10 forum apps, 200 creates and 200 lists`,
+    detail: `idle conductor ${idle.toFixed(0)} MB; JS heap ${heapUsed.toFixed(0)} MB used of ${
+      heapTotal.toFixed(0)
+    } MB reserved, external ${external.toFixed(0)} MB; 10 forum apps, 200 creates and 200 lists`,
   })
   child.kill("SIGTERM")
   await child.status

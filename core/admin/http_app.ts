@@ -15,7 +15,12 @@ import type { ConductorConfigShape } from "../config/mod.ts"
 import { gatewayRoutes, type Run } from "../gateway/gateway.ts"
 import { decodeHashB64, encodeHashB64, fromBase64Url, Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
-import { apps as appsGauge, cells as cellsGauge, prometheusText } from "../metrics/mod.ts"
+import {
+  apps as appsGauge,
+  cells as cellsGauge,
+  prometheusText,
+  recordProcessMemory,
+} from "../metrics/mod.ts"
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { type ZomeCallError, ZomeCalls } from "../workflow/zome_call.ts"
@@ -135,6 +140,7 @@ export function makeHttpApp(
         Metric.withAttributes(cellsGauge, { state: "running" }),
         cells.all().length,
       )
+      yield* recordProcessMemory
       return yield* prometheusText
     }))
     return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })

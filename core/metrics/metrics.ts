@@ -98,6 +98,33 @@ export const websocketConnections = Metric.gauge("conductor_websocket_connection
   description: "Open websocket connections by interface kind",
 })
 
+/** Resident memory of the process (the Prometheus convention's name). */
+export const residentMemory = Metric.gauge("process_resident_memory_bytes", {
+  description: "Resident memory size in bytes",
+})
+/** The JavaScript heap: `kind` is `used` or `total` (reserved). */
+export const heapMemory = series((attributes) =>
+  Metric.gauge("conductor_js_heap_bytes", {
+    description: "JavaScript heap in bytes, used and reserved",
+    attributes,
+  })
+)
+/** Memory held outside the JavaScript heap by its objects (buffers, wasm memories). */
+export const externalMemory = Metric.gauge("conductor_external_memory_bytes", {
+  description: "Memory outside the JavaScript heap held by its objects, in bytes",
+})
+
+/** Reads the process's memory into the gauges above (at scrape time). */
+export const recordProcessMemory: Effect.Effect<void> = Effect.suspend(() => {
+  const usage = Deno.memoryUsage()
+  return Effect.all([
+    Metric.update(residentMemory, usage.rss),
+    Metric.update(heapMemory({ kind: "used" }), usage.heapUsed),
+    Metric.update(heapMemory({ kind: "total" }), usage.heapTotal),
+    Metric.update(externalMemory, usage.external),
+  ], { discard: true })
+})
+
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
 }

@@ -222,6 +222,9 @@ Deno.test("the forum example with two agents", async (t) => {
     // A function name the caller made up is not a label: metrics must not grow with bad calls.
     assert(metrics.includes('fn="(unknown)",outcome="function_not_found"'), metrics)
     assert(!metrics.includes('fn="nope"'))
+    const rss = Number(metrics.match(/^process_resident_memory_bytes (\d+)$/m)?.[1])
+    assert(rss > 10_000_000, "process_resident_memory_bytes is the process's RSS")
+    assert(/^conductor_js_heap_bytes\{kind="used"\} \d+$/m.test(metrics))
     assertEquals((await (await app.request("/health")).json()).status, "ok")
     const bad = await app.request("/api/apps", {
       method: "POST",
