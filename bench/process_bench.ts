@@ -150,20 +150,19 @@ async function memory(entry: string) {
 }
 
 if (import.meta.main) {
-  const bundleDir = await Deno.makeTempDir()
-  const bundle = `${bundleDir}/conductor.js`
+  // The bundle `deno task compile` embeds, built by the same task.
   const built = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform", "deno", "--output", bundle, `${ROOT}main.ts`],
+    args: ["task", "bundle"],
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",
   }).output()
   if (built.code !== 0) throw new Error(new TextDecoder().decode(built.stderr))
+  const bundle = `${ROOT}dist/conductor.js`
   const only = Deno.args[0]
   if (only === undefined || only === "startup") {
     await startup("bundle, as the executable runs it", bundle)
     await startup("from source", `${ROOT}main.ts`)
   }
   if (only === undefined || only === "memory") await memory(bundle)
-  await Deno.remove(bundleDir, { recursive: true })
 }

@@ -4,7 +4,6 @@
  * @module
  */
 import { Console, Effect, Schema } from "effect"
-import * as fs from "node:fs"
 import { CONFIG_TEMPLATE } from "../config/mod.ts"
 
 /** `init` could not write the file. */
@@ -18,16 +17,14 @@ export class InitFailed
 /** Writes the template to `file`; refuses to overwrite unless `force`. */
 export const initCommand = (file: string, force: boolean) =>
   Effect.gen(function* () {
-    if (!force && fs.existsSync(file)) {
-      return yield* new InitFailed({
-        detail: `${file} already exists; pass --force to overwrite it`,
-      })
-    }
     yield* Effect.try({
-      try: () => fs.writeFileSync(file, CONFIG_TEMPLATE),
+      // Without --force the file is created only if it does not exist (atomically).
+      try: () => Deno.writeTextFileSync(file, CONFIG_TEMPLATE, { createNew: !force }),
       catch: (cause) =>
         new InitFailed({
-          detail: `cannot write ${file}: ${cause instanceof Error ? cause.message : cause}`,
+          detail: cause instanceof Deno.errors.AlreadyExists
+            ? `${file} already exists; pass --force to overwrite it`
+            : `cannot write ${file}: ${cause instanceof Error ? cause.message : cause}`,
         }),
     })
     yield* Console.log(`wrote ${file}; start the conductor with: conductor run --config ${file}`)

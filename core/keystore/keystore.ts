@@ -10,13 +10,22 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js"
 import { Context, Deferred, Effect, Layer, Redacted, Schema } from "effect"
 import * as nodeCrypto from "node:crypto"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { ConductorConfig } from "../config/mod.ts"
 import { randomBytes, type SigningKey, signingKeyFromSeed } from "../crypto/mod.ts"
 import { type AgentPubKey, encodeHashB64, Hasher, hashKey } from "../hash/mod.ts"
 import { Store } from "../store/mod.ts"
 import { nowMicros } from "../time/mod.ts"
+
+/** A file's trimmed text, or undefined when there is no such file. */
+function readIfPresent(file: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(file).trim()
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined
+    throw error
+  }
+}
 
 /** A keystore failure, by reason. */
 export class KeystoreError extends Schema.TaggedError<KeystoreError>()("KeystoreError", {
@@ -234,16 +243,17 @@ export class Keystore
       if (passphrase === undefined) {
         const file = path.join(config.dataDirPath, "keystore.passphrase")
         const existing = yield* Effect.try({
-          try: () => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : undefined),
+          try: () => readIfPresent(file),
           catch: (cause) =>
             new KeystoreError({ reason: "Storage", detail: `cannot read ${file}: ${cause}` }),
         })
-        if (existing === undefined) {
+        let value = existing
+        if (value === undefined) {
           const generated = Buffer.from(randomBytes(32)).toString("base64url")
           yield* Effect.try({
             try: () => {
-              fs.mkdirSync(config.dataDirPath, { recursive: true })
-              fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" })
+              Deno.mkdirSync(config.dataDirPath, { recursive: true })
+              Deno.writeTextFileSync(file, generated + "\n", { mode: 0o600, createNew: true })
             },
             catch: (cause) =>
               new KeystoreError({ reason: "Storage", detail: `cannot write ${file}: ${cause}` }),
@@ -252,8 +262,9 @@ export class Keystore
             `no keystore passphrase configured; generated one in ${file}. ` +
               `Set ${config.keystore.passphrase_env} (or keystore.passphrase_file) to choose your own.`,
           )
+          value = generated
         }
-        passphrase = Redacted.make(existing ?? fs.readFileSync(file, "utf8").trim())
+        passphrase = Redacted.make(value)
       }
       return yield* makeKeystore(passphrase)
     }),

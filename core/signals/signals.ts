@@ -18,8 +18,8 @@ export interface AppSignal {
   readonly signal: Uint8Array
 }
 
-/** Signals a subscriber may fall behind by before it loses the oldest (more than 10k in one call fits). */
-export const SIGNAL_BUFFER = 65_536
+/** Signals a subscriber may fall behind by before it loses the oldest (the 10,000 one call may emit fit). */
+export const SIGNAL_BUFFER = 16_384
 
 /** What Signals offers. */
 export interface SignalsShape {

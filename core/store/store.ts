@@ -8,7 +8,6 @@
  * @module
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { ConductorConfig } from "../config/mod.ts"
@@ -79,7 +78,7 @@ function migrate(db: DatabaseSync): void {
 
 /** Opens a database synchronously; throws on failure (wrapped by `Store.make`). */
 export function openStore(file: string, options: StoreOptions = {}): StoreShape {
-  if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true })
+  if (file !== ":memory:") Deno.mkdirSync(path.dirname(file), { recursive: true })
   const db = new DatabaseSync(file)
   try {
     db.exec("PRAGMA journal_mode = WAL")
@@ -131,7 +130,7 @@ export function openStore(file: string, options: StoreOptions = {}): StoreShape 
     let total = 0
     for (const suffix of ["", "-wal"]) {
       try {
-        total += fs.statSync(file + suffix).size
+        total += Deno.statSync(file + suffix).size
       } catch {
         // A missing WAL file simply contributes nothing.
       }

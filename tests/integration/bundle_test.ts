@@ -9,10 +9,20 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { packed, ROOT } from "../support/conductor.ts"
 import { writeConfig } from "../support/process.ts"
 
+/** The arguments of `deno task bundle`, writing to `output` instead of dist/. */
+async function bundleTaskArgs(output: string): Promise<Array<string>> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`))
+  const command = (config.tasks.bundle as string).split(" ")
+  assertEquals(command.slice(0, 2), ["deno", "bundle"])
+  return command.slice(1).map((arg) =>
+    arg === "dist/conductor.js" ? output : arg === "main.ts" ? `${ROOT}main.ts` : arg
+  )
+}
+
 Deno.test("the bundled conductor runs from outside the repository", async () => {
   const dir = await Deno.makeTempDir()
   const bundle = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform", "deno", "--output", `${dir}/conductor.js`, `${ROOT}main.ts`],
+    args: await bundleTaskArgs(`${dir}/conductor.js`),
     stdout: "piped",
     stderr: "piped",
   }).output()
@@ -43,6 +53,13 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
   await installed.body?.cancel()
   const call = await fetch(`${http}/api/apps/forum/call/forum/forum/list_posts`, { method: "POST" })
   assertEquals(await call.json(), [])
+  // Errors read the same from the minified bundle.
+  const missing = await fetch(`${http}/api/apps/forum/call/forum/forum/nope`, { method: "POST" })
+  assertEquals(missing.status, 404)
+  assertEquals(
+    (await missing.json()).error,
+    "zome forum has no callable function nope",
+  )
   child.kill("SIGTERM")
   assertEquals((await child.status).code, 0)
   await reader.cancel()
