@@ -12,6 +12,7 @@
  */
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { HOST_FUNCTIONS } from "./pdk/mock_host.ts"
 
 /** One wasm module to build. Paths are relative to the repository root. */
 export interface Target {
@@ -113,35 +114,7 @@ const KERNEL_IMPORTS = new Set([
 ])
 
 /** The host functions of docs/abi.md §4 (`extism:host/user`). */
-const HOST_FN_IMPORTS = new Set([
-  "agent_info_1",
-  "dna_info_1",
-  "zome_info_1",
-  "call_info_1",
-  "sys_time_1",
-  "random_bytes_1",
-  "trace_1",
-  "hash_1",
-  "sign_1",
-  "verify_signature_1",
-  "create_1",
-  "update_1",
-  "delete_1",
-  "create_link_1",
-  "delete_link_1",
-  "create_cap_grant_1",
-  "create_cap_claim_1",
-  "get_1",
-  "get_details_1",
-  "get_links_1",
-  "query_1",
-  "must_get_entry_1",
-  "must_get_action_1",
-  "must_get_valid_record_1",
-  "must_get_agent_activity_1",
-  "emit_signal_1",
-  "call_1",
-])
+const HOST_FN_IMPORTS: ReadonlySet<string> = new Set(HOST_FUNCTIONS)
 
 /** Options of {@link buildWasm}. */
 export interface BuildOptions {

@@ -19,7 +19,7 @@ import * as YAML from "yaml"
 import { decodeHashB64 } from "../hash/mod.ts"
 import { type BundleError, bundleError, ManifestInvalid } from "./errors.ts"
 import { decodeOrdered, Msg, msgGetIn, msgToJs, type MsgValue } from "./ordered_msgpack.ts"
-import { canonicalProperties, yamlNodeToMsg } from "./properties.ts"
+import { canonicalProperties, parseYaml, yamlNodeToMsg } from "./properties.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
@@ -348,30 +348,7 @@ const loadYaml = Effect.fn("Bundle.loadManifestYaml")(function* <S extends Manif
   text: string,
   file: string,
 ) {
-  const invalid = (keyPath: string, line: number | null, detail: string) =>
-    bundleError(new ManifestInvalid({ file, keyPath, line, detail }))
-  const counter = new YAML.LineCounter()
-  const fault = (cause: unknown) =>
-    invalid("", null, cause instanceof Error ? cause.message : String(cause))
-  // intAsBigInt keeps YAML ints (bigint) apart from floats (number) for properties.
-  const doc = yield* Effect.try({
-    try: () =>
-      YAML.parseDocument(text, {
-        lineCounter: counter,
-        prettyErrors: false,
-        uniqueKeys: true,
-        intAsBigInt: true,
-      }),
-    catch: fault,
-  })
-  const problem = doc.errors[0] ?? doc.warnings[0]
-  if (problem !== undefined) {
-    return yield* invalid(
-      "",
-      counter.linePos(problem.pos[0]).line,
-      problem.message.split("\n")[0] ?? problem.message,
-    )
-  }
+  const { doc, counter, invalid, fault } = yield* parseYaml(text, file)
   const raw: unknown = yield* Effect.try({
     try: () =>
       doc.toJS({

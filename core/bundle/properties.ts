@@ -14,7 +14,7 @@
 import { Effect, Result } from "effect"
 import * as YAML from "yaml"
 import { encode, NIL } from "../codec/msgpack.ts"
-import { bundleError, ManifestInvalid } from "./errors.ts"
+import { type BundleError, bundleError, ManifestInvalid } from "./errors.ts"
 import { encodeOrdered, Msg, type MsgValue } from "./ordered_msgpack.ts"
 
 /** Why a YAML node cannot be a property value, and which node it is (for the line number). */
@@ -166,6 +166,48 @@ export function encodeProperties(value: unknown): Uint8Array {
   return value === null || value === undefined ? Uint8Array.from(NIL) : encode(value)
 }
 
+/** A parsed YAML document, with what reports a problem in it as `ManifestInvalid`. */
+export interface ParsedYaml {
+  readonly doc: YAML.Document
+  readonly counter: YAML.LineCounter
+  readonly invalid: (keyPath: string, line: number | null, detail: string) => BundleError
+  /** Turns a thrown error into `invalid` without a key path or line. */
+  readonly fault: (cause: unknown) => BundleError
+}
+
+/**
+ * Parses YAML with duplicate keys refused and integers kept as bigint (apart from floats, for
+ * properties); the first syntax problem fails with the line it is on.
+ */
+export const parseYaml = (text: string, file: string) =>
+  Effect.gen(function* () {
+    const invalid = (keyPath: string, line: number | null, detail: string) =>
+      bundleError(new ManifestInvalid({ file, keyPath, line, detail }))
+    const counter = new YAML.LineCounter()
+    const fault = (cause: unknown) =>
+      invalid("", null, cause instanceof Error ? cause.message : String(cause))
+    const doc = yield* Effect.try({
+      try: () =>
+        YAML.parseDocument(text, {
+          lineCounter: counter,
+          prettyErrors: false,
+          uniqueKeys: true,
+          intAsBigInt: true,
+        }),
+      catch: fault,
+    })
+    const problem = doc.errors[0] ?? doc.warnings[0]
+    if (problem !== undefined) {
+      return yield* invalid(
+        "",
+        counter.linePos(problem.pos[0]).line,
+        problem.message.split("\n")[0] ?? problem.message,
+      )
+    }
+    const parsed: ParsedYaml = { doc, counter, invalid, fault }
+    return parsed
+  })
+
 /**
  * Properties from YAML text (a `--properties` file, a role-settings file): the same
  * order-preserving conversion as manifests use. Errors are `ManifestInvalid` naming `source`,
@@ -175,30 +217,7 @@ export const propertiesFromYaml = Effect.fn("Bundle.propertiesFromYaml")(functio
   text: string,
   source = "<properties>",
 ) {
-  const invalid = (keyPath: string, line: number | null, detail: string) =>
-    bundleError(new ManifestInvalid({ file: source, keyPath, line, detail }))
-  const counter = new YAML.LineCounter()
-  const fault = (cause: unknown) =>
-    invalid("", null, cause instanceof Error ? cause.message : String(cause))
-  // intAsBigInt keeps YAML ints (bigint) apart from floats (number) for properties.
-  const doc = yield* Effect.try({
-    try: () =>
-      YAML.parseDocument(text, {
-        lineCounter: counter,
-        prettyErrors: false,
-        uniqueKeys: true,
-        intAsBigInt: true,
-      }),
-    catch: fault,
-  })
-  const problem = doc.errors[0] ?? doc.warnings[0]
-  if (problem !== undefined) {
-    return yield* invalid(
-      "",
-      counter.linePos(problem.pos[0]).line,
-      problem.message.split("\n")[0] ?? "",
-    )
-  }
+  const { doc, counter, invalid, fault } = yield* parseYaml(text, source)
   const value = yield* Effect.try({ try: () => yamlNodeToMsg(doc.contents, doc), catch: fault })
   if (Result.isFailure(value)) {
     const { node, path, detail } = value.failure
