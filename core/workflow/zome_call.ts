@@ -473,11 +473,12 @@ export const makeZomeCalls = Effect.gen(function* () {
   }
 
   /** Records the call's metrics and queues its post_commit callbacks. */
-  const flush = (state: CallState): Effect.Effect<void> => {
-    recordMetrics(state)
-    if (state.postCommits.length === 0) return Effect.void
-    return Effect.forEach(state.postCommits, schedulePostCommit, { discard: true })
-  }
+  const flush = (state: CallState): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      recordMetrics(state)
+      if (state.postCommits.length === 0) return Effect.void
+      return Effect.forEach(state.postCommits, schedulePostCommit, { discard: true })
+    })
 
   /** Runs one post_commit callback (synchronously); a failure comes back as its message. */
   const runPostCommit = (job: PostCommitJob): Effect.Effect<void, string> =>
