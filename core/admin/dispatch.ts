@@ -226,6 +226,16 @@ export const makeAdminDispatch = Effect.gen(function* () {
           if (value.restore_from_dht === true) {
             return yield* internalError("restore_from_dht is not supported: there is no network")
           }
+          // Refused rather than ignored: an app that sends them expects them to take effect.
+          for (const [role, setting] of Object.entries(value.roles_settings ?? {})) {
+            if (
+              setting.type === "provisioned" && (setting.value?.init_properties ?? null) !== null
+            ) {
+              return yield* internalError(
+                `roles_settings.${role}.init_properties is not supported by this conductor`,
+              )
+            }
+          }
           const exact = exactProperties(payload, { rolesPath: ["value", "roles_settings"] })
           if (exact._tag === "Failure") return yield* deserializationError(exact.failure)
           const info = yield* apps.install({

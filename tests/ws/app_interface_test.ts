@@ -225,6 +225,32 @@ Deno.test("admin dispatch: lenient decoding, unit replies without value, error v
       "internal_error",
     )
     assertEquals(await variant([1, 2, 3]), "deserialization")
+    // Install options this conductor cannot honour are refused by name, and nothing is installed.
+    const install = (extra: Record<string, unknown>) =>
+      ask({
+        type: "install_app",
+        value: { source: { type: "bytes", value: new Uint8Array(0) }, agent_key: agent, ...extra },
+      })
+    const refused = await install({
+      installed_app_id: "with_init_properties",
+      roles_settings: {
+        noop: { type: "provisioned", value: { init_properties: new Uint8Array([0xc0]) } },
+      },
+    })
+    assertEquals(refused.type, "error")
+    assertEquals(
+      refused.value,
+      {
+        type: "internal_error",
+        value: "roles_settings.noop.init_properties is not supported by this conductor",
+      },
+    )
+    const restore = await install({ installed_app_id: "restored", restore_from_dht: true })
+    assert(String((restore.value as { value: string }).value).includes("restore_from_dht"))
+    const ids = ((await ask({ type: "list_apps", value: null })).value as Array<
+      { installed_app_id: string }
+    >).map((a) => a.installed_app_id)
+    assertEquals(ids, ["noop"])
     raw.close()
   })
 })
