@@ -646,15 +646,11 @@ const OP_UNREACHABLE = 0x00
 const BLOCKTYPE_EMPTY = 0x40
 
 /**
- * Builds fuel charges for one module: `fuel -= cost; if (fuel < 0) unreachable`, i.e.
- * `global.get g; i64.const cost; i64.sub; global.set g; global.get g; i64.const 0; i64.lt_s;
- * if; unreachable; end`. Only the cost's LEB bytes differ between charges.
+ * The end of every charge, with the new fuel on the stack: `global.set g; global.get g;
+ * i64.const 0; i64.lt_s; if; unreachable; end`.
  */
-function chargeBuilder(globalIndex: number): (cost: number) => Uint8Array {
-  const g = uleb(globalIndex)
-  const head = Uint8Array.from([OP_GLOBAL_GET, ...g, OP_I64_CONST])
-  const tail = Uint8Array.from([
-    OP_I64_SUB,
+function storeFuelTrapIfNegative(g: ReadonlyArray<number>): number[] {
+  return [
     OP_GLOBAL_SET,
     ...g,
     OP_GLOBAL_GET,
@@ -666,7 +662,18 @@ function chargeBuilder(globalIndex: number): (cost: number) => Uint8Array {
     BLOCKTYPE_EMPTY,
     OP_UNREACHABLE,
     OP_END,
-  ])
+  ]
+}
+
+/**
+ * Builds fuel charges for one module: `fuel -= cost; if (fuel < 0) unreachable`, i.e.
+ * `global.get g; i64.const cost; i64.sub; global.set g; global.get g; i64.const 0; i64.lt_s;
+ * if; unreachable; end`. Only the cost's LEB bytes differ between charges.
+ */
+function chargeBuilder(globalIndex: number): (cost: number) => Uint8Array {
+  const g = uleb(globalIndex)
+  const head = Uint8Array.from([OP_GLOBAL_GET, ...g, OP_I64_CONST])
+  const tail = Uint8Array.from([OP_I64_SUB, ...storeFuelTrapIfNegative(g)])
   return (cost) => {
     const leb = sleb64(BigInt(cost))
     const out = new Uint8Array(head.length + leb.length + tail.length)
@@ -695,17 +702,7 @@ function bulkChargeBuilder(globalIndex: number): (scratch: number) => Uint8Array
       ...l,
       OP_I64_EXTEND_I32_U,
       OP_I64_SUB,
-      OP_GLOBAL_SET,
-      ...g,
-      OP_GLOBAL_GET,
-      ...g,
-      OP_I64_CONST,
-      0,
-      OP_I64_LT_S,
-      OP_IF,
-      BLOCKTYPE_EMPTY,
-      OP_UNREACHABLE,
-      OP_END,
+      ...storeFuelTrapIfNegative(g),
       OP_LOCAL_GET,
       ...l,
     ])
