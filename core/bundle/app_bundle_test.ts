@@ -19,25 +19,7 @@ import {
   roleModifiers,
   wasmHash,
 } from "./mod.ts"
-
-const wasm = (tag: string) =>
-  Uint8Array.from([
-    0,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    0,
-    1 + tag.length,
-    tag.length,
-    ...new TextEncoder().encode(tag),
-  ])
-
-const run = <A, E>(effect: Effect.Effect<A, E, Hasher>) =>
-  Effect.runPromise(effect.pipe(Effect.provide(Hasher.layer)))
+import { runWithHasher as run, tinyWasm as wasm } from "./test_support.ts"
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { Effect } from "effect"
-import { encodeHashB64, Hasher, hashTypeOf, type WasmHash } from "../hash/mod.ts"
+import { encodeHashB64, hashTypeOf, type WasmHash } from "../hash/mod.ts"
 import {
   dnaDefOf,
   dnaHash,
@@ -14,9 +14,7 @@ import {
   wasmHash,
   type ZomeDef,
 } from "./mod.ts"
-
-const run = <A, E>(effect: Effect.Effect<A, E, Hasher>) =>
-  Effect.runPromise(effect.pipe(Effect.provide(Hasher.layer)))
+import { runWithHasher as run } from "./test_support.ts"
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")

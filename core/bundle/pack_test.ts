@@ -14,25 +14,7 @@ import {
   unpackHapp,
   wasmHash,
 } from "./mod.ts"
-
-const wasm = (tag: string) =>
-  Uint8Array.from([
-    0,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    0,
-    1 + tag.length,
-    tag.length,
-    ...new TextEncoder().encode(tag),
-  ])
-
-const run = <A, E>(effect: Effect.Effect<A, E, Hasher>) =>
-  Effect.runPromise(effect.pipe(Effect.provide(Hasher.layer)))
+import { runWithHasher as run, tinyWasm as wasm } from "./test_support.ts"
 
 const reasonOf = async <A>(
   effect: Effect.Effect<A, BundleError, Hasher>,
