@@ -44,6 +44,3 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
     Layer.provideMerge(Layer.mergeAll(Hasher.layer, Signals.layer, Cells.layer)),
   )
 }
-
-/** The services every interface may use. */
-export type ConductorServices = Layer.Success<ReturnType<typeof conductorServices>>

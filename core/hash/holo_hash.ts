@@ -174,8 +174,3 @@ export function decodeHashB64<T extends HashType>(
 export function hashKey(hash: Uint8Array): string {
   return String.fromCharCode.apply(null, hash as unknown as Array<number>)
 }
-
-/** The DHT location as a 32-bit unsigned number (little-endian, conductor-api.md §6). */
-export function hashLocation(hash: Uint8Array): number {
-  return (hash[35]! | (hash[36]! << 8) | (hash[37]! << 16) | (hash[38]! << 24)) >>> 0
-}

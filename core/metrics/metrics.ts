@@ -93,10 +93,6 @@ export const tasksFinished = series((attributes) =>
     attributes,
   })
 )
-/** Open websocket connections by interface kind. */
-export const websocketConnections = Metric.gauge("conductor_websocket_connections", {
-  description: "Open websocket connections by interface kind",
-})
 
 /** Resident memory of the process (the Prometheus convention's name). */
 export const residentMemory = Metric.gauge("process_resident_memory_bytes", {

@@ -99,11 +99,6 @@ export const ACTION_TYPES: ReadonlyArray<ActionType> = [
   "delete_link",
 ]
 
-/** True for `create` and `update`. */
-export function isNewEntryAction(action: Action): action is NewEntryAction {
-  return action.type === "create" || action.type === "update"
-}
-
 function canonicalEntryType(entryType: EntryType): EntryType {
   return entryType.type === "app"
     ? {
@@ -177,19 +172,6 @@ export function canonicalAction(action: Action): Action {
 /** The bytes an action's hash and signature are computed over. */
 export function encodeAction(action: Action): Uint8Array {
   return encode(canonicalAction(action))
-}
-
-/** The entry hash an action refers to (its own entry, or the deleted one). */
-export function actionEntryHash(action: Action): EntryHash | null {
-  switch (action.type) {
-    case "create":
-    case "update":
-      return action.entry_hash
-    case "delete":
-      return action.deletes_entry_address
-    default:
-      return null
-  }
 }
 
 const Int = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))

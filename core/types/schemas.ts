@@ -30,10 +30,6 @@ export const ActionHashSchema = HashOf("action")
 export const EntryHashSchema = HashOf("entry")
 export const AnyDhtHashSchema = HashOf("entry", "action")
 export const AnyLinkableHashSchema = HashOf("entry", "action", "agent", "external")
-export const SignatureSchema = BytesOf(64)
 export const CapSecretSchema = BytesOf(64)
 export const CellIdSchema = Schema.Tuple([DnaHashSchema, AgentPubKeySchema])
 export type CellId = typeof CellIdSchema.Type
-
-/** Integer microseconds since the epoch. */
-export const TimestampSchema = Schema.Int

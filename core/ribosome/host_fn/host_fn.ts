@@ -9,16 +9,6 @@
 import { Effect, Schema } from "effect"
 import type { HostCallContext, HostContextKind } from "../context.ts"
 
-/** Error kinds of the ABI's result envelope (abi.md §2.2). */
-export type HostFnErrorKind =
-  | "invalid_input"
-  | "denied"
-  | "not_found"
-  | "invalid"
-  | "unauthorized"
-  | "limit"
-  | "internal"
-
 /** A host function failure the guest receives as `{err: {kind, message}}`. */
 export class HostFnError extends Schema.TaggedError<HostFnError>()("HostFnError", {
   kind: Schema.Literals([
