@@ -10,16 +10,21 @@
  */
 import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
 import {
+  BundleFileTooLarge,
+  BundleUnreadable,
   hasDna,
   type InstallableApp,
   installableApp,
   installedManifest,
   type InstalledRoleInfo,
   type ModifierOverrides,
+  quotedPath,
+  readBundleFile,
   roleModifiers,
 } from "../bundle/mod.ts"
 import { cellIdKey, Cells, type RunningCell } from "../cell/mod.ts"
 import { Chain } from "../chain/mod.ts"
+import { ConductorConfig } from "../config/mod.ts"
 import { decode, encode } from "../codec/mod.ts"
 import { type AgentPubKey, bytesEqual, type DnaHash, encodeHashB64, Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
@@ -196,6 +201,7 @@ const appError = (reason: AppError["reason"], detail: string) => new AppError({ 
 
 /** Builds the service and starts the cells of enabled apps. */
 export const makeApps = Effect.gen(function* () {
+  const config = yield* ConductorConfig
   const store = yield* Store
   const keystore = yield* Keystore
   const chain = yield* Chain
@@ -381,24 +387,43 @@ export const makeApps = Effect.gen(function* () {
       )
     })
 
+  const maxBundleBytes = config.install.max_bundle_bytes
+  const bundleLimit = "install.max_bundle_bytes"
+
+  /**
+   * The bundle's bytes, bounded by `install.max_bundle_bytes` whichever way they came. A path
+   * comes from a client: a failure to read it, or bytes that are not a bundle container at all,
+   * give one generic error that reveals nothing about the file (readBundleFile).
+   */
   const loadBundle = (request: InstallRequest) =>
     Effect.gen(function* () {
-      const bytes = request.source.type === "bytes"
-        ? request.source.value
-        : yield* Effect.tryPromise({
-          try: () => Deno.readFile(request.source.value as string),
-          catch: (cause) =>
-            appError(
-              "InvalidBundle",
-              `cannot read ${request.source.value}: ${
-                cause instanceof Error ? cause.message : cause
-              }`,
-            ),
-        })
-      const source = request.source.type === "path" ? request.source.value : "<bytes>"
+      const fromPath = request.source.type === "path"
+      const source = fromPath ? quotedPath(request.source.value as string) : "<bytes>"
+      let bytes: Uint8Array
+      if (request.source.type === "bytes") {
+        bytes = request.source.value
+        if (bytes.length > maxBundleBytes) {
+          return yield* appError(
+            "InvalidBundle",
+            new BundleFileTooLarge({ file: source, limit: maxBundleBytes, limitName: bundleLimit })
+              .message,
+          )
+        }
+      } else {
+        bytes = yield* readBundleFile(request.source.value, {
+          maxBytes: maxBundleBytes,
+          limitName: bundleLimit,
+        }).pipe(Effect.mapError((e) => appError("InvalidBundle", e.message)))
+      }
       return yield* installableApp(bytes, { source }).pipe(
         Effect.provideService(Hasher, hasher),
-        Effect.mapError((e) => appError("InvalidBundle", e.message)),
+        Effect.mapError((e) =>
+          // A file that is not a bundle container says no more than one that cannot be read:
+          // the corruption detail would quote its first bytes.
+          fromPath && e.reason._tag === "BundleCorrupt"
+            ? appError("InvalidBundle", new BundleUnreadable({ file: source }).message)
+            : appError("InvalidBundle", e.message)
+        ),
       )
     })
 

@@ -66,6 +66,33 @@ export class BundleTooLarge extends Schema.TaggedError<BundleTooLarge>()("Bundle
   }
 }
 
+/**
+ * A path given to install from is not a regular file this conductor can read. Deliberately says
+ * nothing more (not whether it exists, nor what it holds): the path comes from a client.
+ */
+export class BundleUnreadable extends Schema.TaggedError<BundleUnreadable>()("BundleUnreadable", {
+  /** The path as the client gave it, quoted. */
+  file: Schema.String,
+}) {
+  override get message(): string {
+    return `cannot read a hApp bundle at ${this.file}`
+  }
+}
+
+/** A bundle (a file, or bytes sent) larger than the configured maximum bundle size. */
+export class BundleFileTooLarge
+  extends Schema.TaggedError<BundleFileTooLarge>()("BundleFileTooLarge", {
+    file: Schema.String,
+    /** The limit in bytes that was exceeded. */
+    limit: Schema.Number,
+    /** Where the limit is configured (`bundle.max_bytes`). */
+    limitName: Schema.String,
+  }) {
+  override get message(): string {
+    return `bundle ${this.file} is larger than ${this.limit} bytes (the limit ${this.limitName})`
+  }
+}
+
 /** A zome resource that is not a WebAssembly module (no `\0asm` header). */
 export class WasmInvalid extends Schema.TaggedError<WasmInvalid>()("WasmInvalid", {
   file: Schema.String,
@@ -121,6 +148,8 @@ export const BundleErrorReason = Schema.Union([
   ResourceUnused,
   BundleCorrupt,
   BundleTooLarge,
+  BundleUnreadable,
+  BundleFileTooLarge,
   WasmInvalid,
   WasmHashMismatch,
   NotFound,

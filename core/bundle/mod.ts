@@ -11,7 +11,9 @@ export {
   BundleError,
   bundleError,
   BundleErrorReason,
+  BundleFileTooLarge,
   BundleTooLarge,
+  BundleUnreadable,
   IoFailed,
   ManifestInvalid,
   NotFound,
@@ -88,6 +90,7 @@ export {
 } from "./properties.ts"
 export { decodeOrdered, encodeOrdered, Msg, type MsgValue } from "./ordered_msgpack.ts"
 export { packDirectory, type PackedDna, type PackOptions, type PackResult } from "./pack.ts"
+export { DEFAULT_MAX_BUNDLE_BYTES, quotedPath, readBundleFile } from "./read_file.ts"
 export {
   hasDna,
   type InstallableApp,

@@ -85,6 +85,14 @@ export const StorageConfig = Schema.Struct({
   synchronous: withDefault(Schema.Literals(["full", "normal"]), "normal"),
 })
 
+export const InstallConfig = Schema.Struct({
+  /**
+   * Largest `.happ` that install_app accepts, sent as bytes or read from a path, in bytes.
+   * @default 67108864 (64 MiB, the websocket message limit)
+   */
+  max_bundle_bytes: withDefault(PositiveInt, 64 * 1024 * 1024),
+})
+
 export const LogConfig = Schema.Struct({
   level: withDefault(Schema.Literals(["trace", "debug", "info", "warn", "error"]), "info"),
   format: withDefault(Schema.Literals(["pretty", "json"]), "pretty"),
@@ -101,6 +109,7 @@ export const ConductorConfigSchema = Schema.Struct({
   ribosome: withDefault(RibosomeConfig, {}),
   tasks: withDefault(TasksConfig, {}),
   storage: withDefault(StorageConfig, {}),
+  install: withDefault(InstallConfig, {}),
   log: withDefault(LogConfig, {}),
 })
 export type ConductorConfigData = typeof ConductorConfigSchema.Type

@@ -64,6 +64,10 @@ storage:
   # a power loss may lose the last commits. full: every commit is fsynced (slower).
   synchronous: normal
 
+install:
+  # Largest .happ install_app accepts, sent as bytes or read from a path (64 MiB).
+  max_bundle_bytes: 67108864
+
 log:
   level: info # trace, debug, info, warn, error
   format: pretty # pretty or json
