@@ -43,6 +43,7 @@ import {
   type ZomeCallCapGrant,
 } from "./api.ts"
 import { toJson } from "./json.ts"
+import { adminRequestProblem } from "./request_identifiers.ts"
 
 /** Handles one admin request payload; never fails. */
 export type AdminDispatch = (payload: Uint8Array) => Effect.Effect<Uint8Array>
@@ -218,6 +219,8 @@ export const makeAdminDispatch = Effect.gen(function* () {
 
   const handle = (request: AdminRequest, payload: Uint8Array) =>
     Effect.gen(function* () {
+      const problem = adminRequestProblem(request)
+      if (problem !== undefined) return yield* internalError(problem)
       switch (request.type) {
         case "generate_agent_pub_key":
           return reply("agent_pub_key_generated", yield* keystore.generate)

@@ -24,7 +24,9 @@ import {
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { type ZomeCallError, ZomeCalls } from "../workflow/zome_call.ts"
+import { identifiersProblem } from "../types/mod.ts"
 import { toJson } from "./json.ts"
+import { zomeCallProblem } from "./request_identifiers.ts"
 
 /** Services the HTTP endpoint uses. */
 export type HttpServices =
@@ -298,6 +300,9 @@ export function makeHttpApp(
   api.post("/apps/:app/call/:role/:zome/:fn", async (c) => {
     const text = await c.req.text()
     const { app: appId, role, zome, fn } = c.req.param()
+    const problem = identifiersProblem([["installed_app_id", appId], ["role_name", role]]) ??
+      zomeCallProblem({ "zome_name": zome, "fn_name": fn })
+    if (problem !== undefined) return c.json({ error: problem }, 400)
     const r = await send(Effect.gen(function* () {
       let payload: unknown = null
       if (text.trim().length > 0) {

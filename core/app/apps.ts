@@ -35,7 +35,12 @@ import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { nowMicros } from "../time/mod.ts"
-import type { CellId } from "../types/mod.ts"
+import {
+  type CellId,
+  identifierProblem,
+  identifiersProblem,
+  networkSeedProblem,
+} from "../types/mod.ts"
 import { type DnaDef, dnaHash } from "../bundle/mod.ts"
 import { registerDna, runGenesis } from "../workflow/genesis.ts"
 import type {
@@ -440,11 +445,28 @@ export const makeApps = Effect.gen(function* () {
   }
 
   const install = Effect.fn("Apps.install")(function* (request: InstallRequest) {
+    yield* checkIds([["installed_app_id", request.installedAppId]])
+    yield* checkIds(Object.keys(request.rolesSettings ?? {}).map((r) => ["role name", r] as const))
+    yield* checkSeed("network_seed", request.networkSeed)
+    for (const [role, setting] of Object.entries(request.rolesSettings ?? {})) {
+      if (setting.type !== "provisioned") continue
+      yield* checkSeed(
+        `roles_settings.${role}.modifiers.network_seed`,
+        setting.value?.modifiers?.network_seed,
+      )
+    }
     const app: InstallableApp = yield* loadBundle(request)
     const appId = request.installedAppId ?? app.name
-    if (appId.length === 0) {
-      return yield* appError("InvalidInput", "installed_app_id must not be empty")
-    }
+    // The bundle is outside input too: its name becomes the id, its role names become keys.
+    yield* checkIds([
+      [
+        request.installedAppId === undefined || request.installedAppId === null
+          ? "installed_app_id (the bundle's name)"
+          : "installed_app_id",
+        appId,
+      ],
+      ...app.roles.map((r) => ["the bundle's role name", r.name] as const),
+    ])
     if (rowOf(appId) !== undefined) {
       return yield* appError("AlreadyExists", `app "${appId}" is already installed`)
     }
@@ -603,8 +625,25 @@ export const makeApps = Effect.gen(function* () {
     })
   })
 
+  /** Fails with `InvalidInput` naming the first identifier that breaks the rule (types/identifier). */
+  const checkIds = (fields: ReadonlyArray<readonly [string, string | null | undefined]>) =>
+    Effect.suspend(() => {
+      const problem = identifiersProblem(fields)
+      return problem === undefined ? Effect.void : Effect.fail(appError("InvalidInput", problem))
+    })
+
+  const checkSeed = (field: string, seed: string | null | undefined) =>
+    Effect.suspend(() => {
+      const problem = seed === null || seed === undefined
+        ? undefined
+        : networkSeedProblem(field, seed)
+      return problem === undefined ? Effect.void : Effect.fail(appError("InvalidInput", problem))
+    })
+
   const requireApp = (appId: string) =>
     Effect.suspend(() => {
+      const problem = identifierProblem("installed_app_id", appId)
+      if (problem !== undefined) return Effect.fail(appError("InvalidInput", problem))
       const row = rowOf(appId)
       return row === undefined
         ? Effect.fail(appError("NotFound", `app "${appId}" is not installed`))
@@ -734,6 +773,11 @@ export const makeApps = Effect.gen(function* () {
 
   const findClone = (appId: string, clone: CloneCellId) =>
     Effect.suspend(() => {
+      const problem = identifiersProblem([
+        ["installed_app_id", appId],
+        ["clone_id", clone.type === "clone_id" ? clone.value : null],
+      ])
+      if (problem !== undefined) return Effect.fail(appError("InvalidInput", problem))
       const row = cellRows(appId).find((c) =>
         c.clone_id !== null && (clone.type === "clone_id"
           ? c.clone_id === clone.value
@@ -747,6 +791,8 @@ export const makeApps = Effect.gen(function* () {
 
   const createClone = Effect.fn("Apps.createClone")(
     function* (appId: string, request: CreateCloneRequest) {
+      yield* checkIds([["role_name", request.roleName], ["name", request.name]])
+      yield* checkSeed("modifiers.network_seed", request.modifiers.network_seed)
       const row = yield* requireApp(appId)
       const role = rolesOf(row).find((r) => r.name === request.roleName)
       if (role === undefined) {
@@ -881,6 +927,7 @@ export const makeApps = Effect.gen(function* () {
     appId: string,
     memproofs: { readonly [role: string]: Uint8Array },
   ) {
+    yield* checkIds(Object.keys(memproofs).map((role) => ["role name", role] as const))
     const row = yield* requireApp(appId)
     const status = decode(row.status) as AppStatus
     if (status.type !== "awaiting_memproofs") {
@@ -936,10 +983,13 @@ export const makeApps = Effect.gen(function* () {
     uninstall,
     list,
     info: (appId) =>
-      attempt("Apps.info", () => {
-        const row = rowOf(appId)
-        return row === undefined ? null : appInfo(row)
-      }),
+      Effect.andThen(
+        checkIds([["installed_app_id", appId]]),
+        attempt("Apps.info", () => {
+          const row = rowOf(appId)
+          return row === undefined ? null : appInfo(row)
+        }),
+      ),
     agentOf: (appId) => rowOf(appId)?.agent as AgentPubKey | undefined,
     cellIds: (appId) => {
       const row = rowOf(appId)

@@ -24,6 +24,7 @@ import {
   toInternalError,
   UNSUPPORTED_APP_REQUESTS,
 } from "../admin/api.ts"
+import { appRequestProblem } from "../admin/request_identifiers.ts"
 import { makeSignedCalls } from "./signed_call.ts"
 
 /** A response payload before encoding: `{type}` for unit variants, `{type, value}` otherwise. */
@@ -75,6 +76,8 @@ export const makeAppDispatch = Effect.gen(function* () {
     request: AppRequest,
     payload: Uint8Array,
   ): Effect.Effect<Reply, ExternalApiError> => {
+    const problem = appRequestProblem(request)
+    if (problem !== undefined) return Effect.fail(internalError(problem))
     switch (request.type) {
       case "app_info":
         return apps.info(appId).pipe(Effect.map((info) => reply("app_info", info)), internal)

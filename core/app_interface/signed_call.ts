@@ -30,6 +30,7 @@ import {
   fromZomeCallError,
   internalError,
 } from "../admin/api.ts"
+import { zomeCallProblem } from "../admin/request_identifiers.ts"
 import { NONCE_FLUSH_BATCH, NonceWitness } from "./nonces.ts"
 
 /** `call_zome`'s value: the params as msgpack bytes and their signature. */
@@ -67,6 +68,8 @@ export const makeSignedCallCheck = Effect.gen(function* () {
         detail: `signature does not verify for provenance ${encodeHashB64(params.provenance)}`,
       })
     }
+    const nameProblem = zomeCallProblem(params)
+    if (nameProblem !== undefined) return internalError(nameProblem)
     const cellId = params.cell_id
     const cell = cells.get(cellId)
     if (cell === undefined) {

@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict"
 import { Effect, Exit } from "effect"
+import { migrations } from "./migrations/mod.ts"
 import { openStore, Store } from "./mod.ts"
 
 Deno.test("openStore runs the migrations once and records the version", () => {
@@ -7,7 +8,7 @@ Deno.test("openStore runs the migrations once and records the version", () => {
   const file = `${dir}/db.sqlite3`
   const first = openStore(file)
   const version = first.db.prepare("PRAGMA user_version").get() as { user_version: number }
-  assertEquals(version.user_version, 1)
+  assertEquals(version.user_version, migrations.at(-1)!.version)
   first.db.close()
   const second = openStore(file)
   assert(second.db.prepare("SELECT count(*) AS n FROM apps").get())
@@ -48,4 +49,21 @@ Deno.test("Store.make fails with a StoreError naming the file", async () => {
   const error = Exit.findErrorOption(exit)
   assert(error._tag === "Some")
   assert(error.value.message.includes("/proc/definitely/not/writable/db.sqlite3"))
+})
+
+Deno.test("openStore refuses identifiers with a NUL, which node:sqlite would read back cut", () => {
+  const store = openStore(":memory:")
+  const insert = store.prepare(
+    "INSERT INTO apps (app_id, agent, manifest, status, installed_at, roles) VALUES (?, ?, ?, ?, ?, ?)",
+  )
+  const blob = new Uint8Array(1)
+  throws(() => insert.run("forum\0evil", blob, blob, blob, 0, blob), /contains a NUL/)
+  insert.run("forum", blob, blob, blob, 0, blob)
+  throws(
+    () => store.prepare("UPDATE apps SET app_id = ? WHERE app_id = ?").run("x\0y", "forum"),
+    /contains a NUL/,
+  )
+  const ids = store.prepare("SELECT app_id FROM apps").all().map((r) => r["app_id"])
+  assertEquals(ids, ["forum"])
+  store.db.close()
 })

@@ -164,3 +164,180 @@ Deno.test("install from a path reads only bounded regular files and reveals noth
     }
   })
 })
+
+/** GETs/POSTs/DELETEs on the HTTP admin API with a raw (already encoded) path. */
+async function httpRaw(conductor: ConductorProcess, method: string, path: string) {
+  const response = await within(
+    30_000,
+    `${method} ${path}`,
+    fetch(`http://127.0.0.1:${conductor.ready.http_port}/api${path}`, { method }),
+  )
+  return { status: response.status, body: await response.json() as { error?: string } }
+}
+
+Deno.test("identifiers with control characters or over 256 bytes are refused everywhere", async (t) => {
+  await withConductor(async (conductor, admin) => {
+    const bundle = await happ("ws")
+    const nul = "installed_app_id contains the control character U+0000 at index 5; " +
+      "identifiers must not contain control characters (U+0000–U+001F, U+007F–U+009F)"
+    const install = (id: string, extra: Record<string, unknown> = {}) =>
+      admin.installApp({
+        source: { type: "bytes", value: bundle },
+        installed_app_id: id,
+        ...extra,
+      })
+    const ids = async () => (await admin.listApps({})).map((a) => a.installed_app_id).sort()
+
+    const forumInfo = await within(60_000, "install forum", install("forum"))
+
+    await t.step("install with a NUL in installed_app_id writes nothing", async () => {
+      const ws = await adminError(install("forum\u0000evil"))
+      assert(ws.includes(nul), ws)
+      const http = await httpPost(conductor, "/apps", {
+        bundle: btoa(Array.from(bundle, (b) => String.fromCharCode(b)).join("")),
+        "installed_app_id": "forum\u0000evil",
+      })
+      assertEquals(http, { status: 400, body: { error: nul } })
+      const raw = await within(
+        30_000,
+        "POST raw",
+        fetch(
+          `http://127.0.0.1:${conductor.ready.http_port}/api/apps?installed_app_id=forum%00evil`,
+          {
+            method: "POST",
+            headers: { "content-type": "application/octet-stream" },
+            body: bundle.slice(),
+          },
+        ),
+      )
+      assertEquals({ status: raw.status, body: await raw.json() }, {
+        status: 400,
+        body: { error: nul },
+      })
+      assertEquals(await ids(), ["forum"])
+    })
+
+    await t.step("enable, disable, uninstall and tokens refuse forum\\0evil", async () => {
+      for (
+        const request of [
+          admin.enableApp({ installed_app_id: "forum\u0000evil" }),
+          admin.disableApp({ installed_app_id: "forum\u0000evil" }),
+          admin.uninstallApp({ installed_app_id: "forum\u0000evil" }),
+          admin.issueAppAuthenticationToken({ installed_app_id: "forum\u0000evil" }),
+          admin.listCapabilityGrants({
+            installed_app_id: "forum\u0000evil",
+            include_revoked: false,
+          }),
+        ]
+      ) {
+        const error = await adminError(request)
+        assert(error.includes(nul), error)
+      }
+      for (
+        const [method, path] of [
+          ["GET", "/apps/forum%00evil"],
+          ["POST", "/apps/forum%00evil/enable"],
+          ["POST", "/apps/forum%00evil/disable"],
+          ["DELETE", "/apps/forum%00evil"],
+        ] as const
+      ) {
+        assertEquals(await httpRaw(conductor, method, path), { status: 400, body: { error: nul } })
+      }
+      assertEquals(await ids(), ["forum"])
+      const forum = (await admin.listApps({})).find((a) => a.installed_app_id === "forum")
+      assertEquals(forum?.status.type, "disabled")
+    })
+
+    await t.step("other control characters: DEL, C1, newline", async () => {
+      for (const [id, code] of [["forum\u007f", "007F"], ["forum\u0085", "0085"]] as const) {
+        const error = await adminError(install(id))
+        assert(error.includes(`control character U+${code} at index 5`), error)
+      }
+      const error = await adminError(install("new\nline"))
+      assert(error.includes("U+000A at index 3"), error)
+      assertEquals(await ids(), ["forum"])
+    })
+
+    await t.step("a 100,000-character id is refused and the connection stays up", async () => {
+      const long = "a".repeat(100_000)
+      const error = await adminError(install(long))
+      assert(error.includes("installed_app_id is longer than 256 bytes of UTF-8"), error)
+      const http = await httpRaw(conductor, "GET", `/apps/${"a".repeat(257)}`)
+      assertEquals(http, {
+        status: 400,
+        body: { error: "installed_app_id is longer than 256 bytes of UTF-8" },
+      })
+      assertEquals(await ids(), ["forum"])
+    })
+
+    await t.step("exactly 256 bytes is accepted", async () => {
+      const id = "é".repeat(128)
+      const info = await within(
+        60_000,
+        "install",
+        install(id, { network_seed: "256" }),
+      )
+      assertEquals(info.installed_app_id, id)
+      assertEquals(await ids(), ["forum", id].sort())
+    })
+
+    await t.step(
+      "role names, clone ids, zome and function names follow the same rule",
+      async () => {
+        const role = await adminError(
+          install("roles", { roles_settings: { "ma\u0000in": { type: "provisioned" } } }),
+        )
+        assert(role.includes("role name contains the control character U+0000 at index 2"), role)
+        const clone = await adminError(
+          admin.deleteCloneCell({
+            app_id: "forum",
+            clone_cell_id: { type: "clone_id", value: "main.\u00000" } as never,
+          }),
+        )
+        assert(clone.includes("clone_id contains the control character U+0000 at index 5"), clone)
+        const cell = forumInfo.cell_info["main"]?.[0]
+        assert(cell?.type === "provisioned")
+        const cellId = cell.value.cell_id
+        const grant = await adminError(
+          admin.grantZomeCallCapability({
+            cell_id: cellId,
+            cap_grant: {
+              tag: "t",
+              access: { type: "unrestricted" },
+              functions: { type: "listed", value: [["ws", "f\u0000n"]] },
+            },
+          }),
+        )
+        assert(grant.includes("function name contains the control character U+0000"), grant)
+        const call = await httpRaw(conductor, "POST", "/apps/forum/call/main/w%00s/fn")
+        assertEquals(call, {
+          status: 400,
+          body: {
+            error: "zome_name contains the control character U+0000 at index 1; " +
+              "identifiers must not contain control characters (U+0000–U+001F, U+007F–U+009F)",
+          },
+        })
+        assertEquals(await ids(), ["forum", "é".repeat(128)].sort())
+      },
+    )
+
+    await t.step(
+      "attach_app_interface refuses a bad installed_app_id and opens nothing",
+      async () => {
+        const before = await admin.listAppInterfaces()
+        const error = await adminError(
+          admin.attachAppInterface({ port: 0, allowed_origins: "*", installed_app_id: "x\u0000" }),
+        )
+        assert(error.includes("installed_app_id contains the control character U+0000"), error)
+        assertEquals(await admin.listAppInterfaces(), before)
+      },
+    )
+
+    await t.step("network_seed is data: any character, bounded to 4096 bytes", async () => {
+      const error = await adminError(install("seeded", { network_seed: "s".repeat(4097) }))
+      assert(error.includes("network_seed is longer than 4096 bytes of UTF-8"), error)
+      const info = await within(60_000, "install", install("seeded", { network_seed: "a\u0000b" }))
+      assertEquals(info.installed_app_id, "seeded")
+    })
+  })
+})
