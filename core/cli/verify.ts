@@ -1,7 +1,9 @@
 /**
  * `conductor verify [--config file]`: checks every source chain in the data folder offline
  * (hash links, hashes, signatures, sequence numbers, entries) and exits non-zero if any chain
- * is damaged. Used after crashes and by the SIGKILL robustness test.
+ * is damaged. Used after crashes and by the SIGKILL robustness test. Opening the store also warns
+ * (log level warning) about a data folder or file other users can access, naming the fix
+ * (`store/data_dir.ts`); that does not fail the verification.
  *
  * @module
  */

@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { ConductorConfig } from "../config/mod.ts"
 import { randomBytes, type SigningKey, signingKeyFromSeed } from "../crypto/mod.ts"
 import { type AgentPubKey, encodeHashB64, Hasher, hashKey } from "../hash/mod.ts"
-import { Store } from "../store/mod.ts"
+import { makePrivateDir, PRIVATE_FILE_MODE, Store } from "../store/mod.ts"
 import { nowMicros } from "../time/mod.ts"
 
 /** A file's trimmed text, or undefined when there is no such file. */
@@ -252,8 +252,12 @@ export class Keystore
           const generated = Buffer.from(randomBytes(32)).toString("base64url")
           yield* Effect.try({
             try: () => {
-              Deno.mkdirSync(config.dataDirPath, { recursive: true })
-              Deno.writeTextFileSync(file, generated + "\n", { mode: 0o600, createNew: true })
+              makePrivateDir(config.dataDirPath)
+              // createNew: never overwrite a passphrase another process wrote meanwhile.
+              Deno.writeTextFileSync(file, generated + "\n", {
+                mode: PRIVATE_FILE_MODE,
+                createNew: true,
+              })
             },
             catch: (cause) =>
               new KeystoreError({ reason: "Storage", detail: `cannot write ${file}: ${cause}` }),

@@ -11,6 +11,7 @@ import { Context, Effect, Layer, Schema } from "effect"
 import * as path from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { ConductorConfig } from "../config/mod.ts"
+import { createPrivateFile, loosePermissions, makePrivateDir } from "./data_dir.ts"
 import { migrations } from "./migrations/mod.ts"
 
 /** A storage failure. `operation` names what was being done (`"Store.open"`, `"Chain.commit"`). */
@@ -78,7 +79,10 @@ function migrate(db: DatabaseSync): void {
 
 /** Opens a database synchronously; throws on failure (wrapped by `Store.make`). */
 export function openStore(file: string, options: StoreOptions = {}): StoreShape {
-  if (file !== ":memory:") Deno.mkdirSync(path.dirname(file), { recursive: true })
+  if (file !== ":memory:") {
+    makePrivateDir(path.dirname(file))
+    createPrivateFile(file)
+  }
   const db = new DatabaseSync(file)
   try {
     db.exec("PRAGMA journal_mode = WAL")
@@ -152,14 +156,25 @@ export class Store extends Context.Service<Store, StoreShape>()("conductor/store
       (store) => Effect.sync(() => store.db.isOpen && store.db.close()),
     ).pipe(Effect.map(Store.of))
 
-  /** `<data_dir>/conductor.sqlite3` with the configured durability. */
+  /**
+   * `<data_dir>/conductor.sqlite3` with the configured durability. A new data folder is 0700
+   * and its files 0600; a looser existing one is logged as a warning (data_dir.ts).
+   */
   static readonly layer = Layer.effect(
     Store,
     Effect.gen(function* () {
       const config = yield* ConductorConfig
-      return yield* Store.make(path.join(config.dataDirPath, "conductor.sqlite3"), {
+      const store = yield* Store.make(path.join(config.dataDirPath, "conductor.sqlite3"), {
         synchronous: config.storage.synchronous,
       })
+      // Warn, do not refuse: a folder shared on purpose is the operator's call.
+      const warnings = yield* Effect.try({
+        try: () => loosePermissions(config.dataDirPath),
+        catch: (cause) =>
+          new StoreError({ operation: `Store.checkPermissions ${config.dataDirPath}`, cause }),
+      })
+      for (const warning of warnings) yield* Effect.logWarning(warning)
+      return store
     }),
   )
 
