@@ -7,9 +7,16 @@
  *
  * @module
  */
-import type { AdminWebsocket } from "@holochain/client"
+import type { AdminWebsocket, AppWebsocket, WsClient } from "@holochain/client"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
-import { type ConductorProcess, connectAdmin, happ, startConductor } from "../e2e/support.ts"
+import {
+  APP_ORIGIN,
+  type ConductorProcess,
+  connectAdmin,
+  happ,
+  openApp,
+  startConductor,
+} from "../e2e/support.ts"
 
 /** The bound the tests configure: big enough for the fixture hApps, small enough to pass. */
 const MAX_BUNDLE_BYTES = 1024 * 1024
@@ -338,6 +345,48 @@ Deno.test("identifiers with control characters or over 256 bytes are refused eve
       assert(error.includes("network_seed is longer than 4096 bytes of UTF-8"), error)
       const info = await within(60_000, "install", install("seeded", { network_seed: "a\u0000b" }))
       assertEquals(info.installed_app_id, "seeded")
+    })
+
+    await t.step("the app websocket applies the same rule to clones and zome calls", async () => {
+      const { port } = await within(
+        30_000,
+        "attach",
+        admin.attachAppInterface({ port: 0, allowed_origins: APP_ORIGIN }),
+      )
+      await within(60_000, "enable", admin.enableApp({ installed_app_id: "forum" }))
+      const cell = forumInfo.cell_info["main"]?.[0]
+      assert(cell?.type === "provisioned")
+      await within(30_000, "authorize", admin.authorizeSigningCredentials(cell.value.cell_id))
+      const client = await within<AppWebsocket>(30_000, "open app", openApp(admin, port, "forum"))
+      try {
+        const clone = await adminError(
+          client.createCloneCell({
+            role_name: "main",
+            modifiers: { network_seed: "clone" },
+            name: "x\u0000",
+          }),
+        )
+        assert(clone.includes("name contains the control character U+0000 at index 1"), clone)
+        const disable = await adminError(
+          client.disableCloneCell({
+            clone_cell_id: { type: "clone_id", value: "main.\u0085" },
+          } as never),
+        )
+        assert(disable.includes("clone_id contains the control character U+0085"), disable)
+        const call = await adminError(
+          client.callZome({
+            role_name: "main",
+            zome_name: "no\u0000op",
+            fn_name: "f",
+            payload: null,
+          }),
+        )
+        assert(call.includes("zome_name contains the control character U+0000 at index 2"), call)
+        const info = await within(30_000, "app info", client.appInfo())
+        assertEquals(info?.cell_info["main"]?.length, 1)
+      } finally {
+        await within(10_000, "app close", (client.client as WsClient).close())
+      }
     })
   })
 })
