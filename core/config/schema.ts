@@ -6,6 +6,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
+import { ReceptorsConfig } from "./receptors_schema.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
@@ -102,5 +103,6 @@ export const ConductorConfigSchema = Schema.Struct({
   tasks: withDefault(TasksConfig, {}),
   storage: withDefault(StorageConfig, {}),
   log: withDefault(LogConfig, {}),
+  receptors: withDefault(ReceptorsConfig, []),
 })
 export type ConductorConfigData = typeof ConductorConfigSchema.Type
