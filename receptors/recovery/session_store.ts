@@ -166,7 +166,8 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
       "SELECT seq, forward, inverse, label, hash FROM session_delta WHERE session_id = ? ORDER BY seq",
     ),
     head: store.prepare(
-      "SELECT coalesce(max(seq), 0) AS head, count(*) AS n FROM session_delta WHERE session_id = ?",
+      // max() on the primary key's prefix is one index probe; count(*) would read every row.
+      "SELECT coalesce(max(seq), 0) AS head FROM session_delta WHERE session_id = ?",
     ),
     insertDelta: store.prepare(
       `INSERT INTO session_delta (session_id, seq, forward, inverse, label, hash, created_at_ms)
@@ -177,7 +178,7 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
   }
 
   const row = (id: string) => q.session.get(id) as SessionRow | undefined
-  const headOf = (id: string) => q.head.get(id) as { head: number; n: number }
+  const headOf = (id: string) => q.head.get(id) as { head: number }
 
   /** The session, open; otherwise the error that says why not. */
   const openRow = (operation: string, id: string, allowQuarantined = false): SessionRow => {
