@@ -134,9 +134,11 @@ if (import.meta.main) {
         name: `recovery checkpoint, ${size.label} session, p50`,
         value: delta.checkpoint,
         unit: "µs",
-        detail: `one 1 KiB entry changed; 200 checkpoints; whole-snapshot baseline ${
+        detail: `one 1 KiB entry changed, 200 checkpoints; a whole snapshot (format 1) costs ${
           snapshot.median.toFixed(0)
-        } µs (${snapshot.rounds} rounds), ${(snapshot.median / delta.checkpoint).toFixed(1)}x`,
+        } µs here (${snapshot.rounds} rounds), ${
+          (snapshot.median / delta.checkpoint).toFixed(2)
+        }× this`,
       })
       emit({ name: `recovery undo, ${size.label} session, p50`, value: delta.undo, unit: "µs" })
       emit({ name: `recovery redo, ${size.label} session, p50`, value: delta.redo, unit: "µs" })

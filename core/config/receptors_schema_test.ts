@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { Effect, Exit } from "effect"
-import { type ConfigError, parseConfig } from "./mod.ts"
+import { CONFIG_TEMPLATE, type ConfigError, parseConfig } from "./mod.ts"
 
 const env = { cwd: "/srv", env: () => undefined, readFile: () => undefined }
 const FILE = "/srv/conductor.yaml"
@@ -112,4 +112,20 @@ Deno.test("an unknown receptor property, type or bad id is refused with its line
 `)
   assertEquals(badId.keyPath, "receptors.0.id")
   assertEquals(badId.line, 2)
+})
+
+Deno.test("the init template's commented receptors decode to their defaults when uncommented", () => {
+  const text = CONFIG_TEMPLATE.replace("receptors: []", "receptors:")
+    .replaceAll(/^#( {2}(?:- | {2}))/gm, "$1")
+  const exit = parse(text)
+  assert(Exit.isSuccess(exit), String(Exit.isFailure(exit) && exit.cause))
+  const [notes, edits] = exit.value.receptors
+  const defaults = parse(`receptors:
+  - id: notes
+    type: local_store
+  - id: edits
+    type: recovery
+`)
+  assert(Exit.isSuccess(defaults))
+  assertEquals([notes, edits], defaults.value.receptors)
 })

@@ -25,4 +25,4 @@ export {
   type ReceptorStatus,
   type StartReceptor,
 } from "./receptors.ts"
-export { openReceptorStore, receptorFile, utf8Bytes } from "./storage.ts"
+export { checkKey, encodeValue, openReceptorStore, receptorFile, utf8Bytes } from "./storage.ts"

@@ -72,3 +72,39 @@ const encoder = new TextEncoder()
 export function utf8Bytes(text: string): number {
   return encoder.encode(text).length
 }
+
+/** Throws an `InvalidInput` or `TooLarge` `ReceptorError` unless `key` is a usable key. */
+export function checkKey(
+  where: { readonly receptorId: string; readonly operation: string },
+  key: string,
+  maxKeyBytes: number,
+): void {
+  const fail = (reason: "InvalidInput" | "TooLarge", detail: string) =>
+    new ReceptorError({ ...where, reason, detail })
+  if (key.length === 0) throw fail("InvalidInput", "a key must not be empty")
+  if (!key.isWellFormed()) throw fail("InvalidInput", "a key must be well-formed Unicode")
+  const bytes = utf8Bytes(key)
+  if (bytes > maxKeyBytes) {
+    throw fail("TooLarge", `key is ${bytes} bytes, more than max_key_bytes ${maxKeyBytes}`)
+  }
+}
+
+/** `value` as JSON text; throws a `TooLarge` `ReceptorError` past `maxValueBytes`. */
+export function encodeValue(
+  where: { readonly receptorId: string; readonly operation: string },
+  key: string,
+  value: unknown,
+  maxValueBytes: number,
+): string {
+  const text = JSON.stringify(value)
+  const bytes = utf8Bytes(text)
+  if (bytes > maxValueBytes) {
+    throw new ReceptorError({
+      ...where,
+      reason: "TooLarge",
+      detail:
+        `value of "${key}" is ${bytes} bytes of JSON, more than max_value_bytes ${maxValueBytes}`,
+    })
+  }
+  return text
+}

@@ -10,13 +10,14 @@
 import { Effect, Schema } from "effect"
 import type { LocalStoreReceptorConfig } from "../../core/config/mod.ts"
 import {
+  checkKey as checkKeyOf,
+  encodeValue as encodeValueOf,
   openReceptorStore,
   operation,
   type Receptor,
   type ReceptorEnv,
   ReceptorError,
   storageAttempt,
-  utf8Bytes,
 } from "../../core/receptors/mod.ts"
 import type { Migration } from "../../core/store/mod.ts"
 
@@ -93,30 +94,10 @@ export function startLocalStore(config: LocalStoreReceptorConfig, env: ReceptorE
     const fail = (op: string, reason: ReceptorError["reason"], detail: string) =>
       new ReceptorError({ receptorId: config.id, operation: `local_store.${op}`, reason, detail })
 
-    const checkKey = (op: string, key: string) => {
-      if (key.length === 0) throw fail(op, "InvalidInput", "a key must not be empty")
-      if (!key.isWellFormed()) throw fail(op, "InvalidInput", "a key must be well-formed Unicode")
-      const bytes = utf8Bytes(key)
-      if (bytes > config.max_key_bytes) {
-        throw fail(
-          op,
-          "TooLarge",
-          `key is ${bytes} bytes, more than max_key_bytes ${config.max_key_bytes}`,
-        )
-      }
-    }
-    const encodeValue = (op: string, key: string, value: Schema.Json) => {
-      const text = JSON.stringify(value)
-      const bytes = utf8Bytes(text)
-      if (bytes > config.max_value_bytes) {
-        throw fail(
-          op,
-          "TooLarge",
-          `value of "${key}" is ${bytes} bytes of JSON, more than max_value_bytes ${config.max_value_bytes}`,
-        )
-      }
-      return text
-    }
+    const where = (op: string) => ({ receptorId: config.id, operation: `local_store.${op}` })
+    const checkKey = (op: string, key: string) => checkKeyOf(where(op), key, config.max_key_bytes)
+    const encodeValue = (op: string, key: string, value: Schema.Json) =>
+      encodeValueOf(where(op), key, value, config.max_value_bytes)
 
     const select = store.prepare("SELECT key, value, version FROM entries WHERE key = ?")
     const upsert = store.prepare(

@@ -19,7 +19,13 @@
  */
 import { createHash } from "node:crypto"
 import type { RecoveryReceptorConfig } from "../../core/config/mod.ts"
-import { ReceptorError, type ReceptorErrorReason, utf8Bytes } from "../../core/receptors/mod.ts"
+import {
+  checkKey as checkKeyOf,
+  encodeValue,
+  ReceptorError,
+  type ReceptorErrorReason,
+  utf8Bytes,
+} from "../../core/receptors/mod.ts"
 import type { StoreShape } from "../../core/store/mod.ts"
 import { FORMAT_VERSION } from "./migrations.ts"
 
@@ -200,20 +206,12 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
     return found
   }
 
-  const checkKey = (operation: string, key: string) => {
-    if (key.length === 0) throw fail(operation, "InvalidInput", "a key must not be empty")
-    if (!key.isWellFormed()) {
-      throw fail(operation, "InvalidInput", "a key must be well-formed Unicode")
-    }
-    const bytes = utf8Bytes(key)
-    if (bytes > limits.max_key_bytes) {
-      throw fail(
-        operation,
-        "TooLarge",
-        `key is ${bytes} bytes, more than max_key_bytes ${limits.max_key_bytes}`,
-      )
-    }
-  }
+  const where = (operation: string) => ({
+    receptorId: limits.id,
+    operation: `recovery.${operation}`,
+  })
+  const checkKey = (operation: string, key: string) =>
+    checkKeyOf(where(operation), key, limits.max_key_bytes)
 
   /** Encodes and bounds changes given as values. */
   const toChanges = (
@@ -233,15 +231,7 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
     const seen = new Set<string>()
     for (const key of keys) {
       checkKey(operation, key)
-      const json = JSON.stringify(set[key])
-      const bytes = utf8Bytes(json)
-      if (bytes > limits.max_value_bytes) {
-        throw fail(
-          operation,
-          "TooLarge",
-          `value of "${key}" is ${bytes} bytes of JSON, more than max_value_bytes ${limits.max_value_bytes}`,
-        )
-      }
+      const json = encodeValue(where(operation), key, set[key], limits.max_value_bytes)
       seen.add(key)
       changes.push([key, json])
     }
@@ -324,6 +314,22 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
     return delta
   }
 
+  /** Applies a stored delta (undo: its inverse, redo: its forward) and moves the position. */
+  const move = (
+    operation: string,
+    session: SessionRow,
+    changes: string,
+    step: 1 | -1,
+    now: number,
+  ) => {
+    const digest = BigInt(`0x${session.digest}`)
+    const applied = apply(operation, session, decodeChanges(changes), digest)
+    const position = session.position + step
+    const id = session.session_id
+    q.moveSession.run(position, session.base_seq, hex(applied.digest), applied.bytes, now, id)
+    return positionOf(id, position, session.base_seq)
+  }
+
   return {
     /** Opens a session whose baseline is `initial`. */
     open(
@@ -398,21 +404,7 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
         if (delta === undefined) {
           throw fail("undo", "Storage", `checkpoint ${session.position} is missing`)
         }
-        const applied = apply(
-          "undo",
-          session,
-          decodeChanges(delta.inverse),
-          BigInt(`0x${session.digest}`),
-        )
-        q.moveSession.run(
-          session.position - 1,
-          session.base_seq,
-          hex(applied.digest),
-          applied.bytes,
-          now,
-          id,
-        )
-        return positionOf(id, session.position - 1, session.base_seq)
+        return move("undo", session, delta.inverse, -1, now)
       })
     },
 
@@ -424,21 +416,7 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
         if (delta === undefined) {
           throw fail("redo", "NothingToRedo", `session "${id}" has nothing undone to redo`)
         }
-        const applied = apply(
-          "redo",
-          session,
-          decodeChanges(delta.forward),
-          BigInt(`0x${session.digest}`),
-        )
-        q.moveSession.run(
-          session.position + 1,
-          session.base_seq,
-          hex(applied.digest),
-          applied.bytes,
-          now,
-          id,
-        )
-        return positionOf(id, session.position + 1, session.base_seq)
+        return move("redo", session, delta.forward, 1, now)
       })
     },
 
