@@ -19,6 +19,7 @@ import { AppInterfaces, AppTokens, NonceWitness } from "./core/app_interface/mod
 import { CALL_USAGE, callCommand } from "./core/cli/call.ts"
 import { initCommand } from "./core/cli/init.ts"
 import { packCommand } from "./core/cli/pack.ts"
+import { RECEPTOR_USAGE, receptorCommand } from "./core/cli/receptor.ts"
 import { verifyCommand } from "./core/cli/verify.ts"
 import { conductorServices } from "./core/conductor/conductor_layer.ts"
 import { ConductorConfig } from "./core/config/mod.ts"
@@ -43,6 +44,8 @@ usage:
   conductor call [options] APP ROLE ZOME FN [JSON]
                                          call a zome function of a running conductor through
                                          its websockets (conductor call --help for options)
+  conductor receptor list|show|call …    reach the receptors of a running conductor
+                                         (conductor receptor --help for options)
   conductor --version | --help
 `
 
@@ -89,11 +92,13 @@ function program(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
       origin: { type: "string" },
       credentials: { type: "string" },
       timeout: { type: "string" },
+      url: { type: "string" }, // conductor receptor
     },
   })
   const [command, ...rest] = positionals
   if (values.version) return Console.log(VERSION)
   if (command === "call" && values.help) return Console.log(CALL_USAGE)
+  if (command === "receptor" && values.help) return Console.log(RECEPTOR_USAGE)
   if (values.help || command === undefined || command === "help") return Console.log(USAGE)
   switch (command) {
     case "run": {
@@ -154,6 +159,8 @@ function program(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
         timeoutMs: timeoutMs as number | undefined,
       })
     }
+    case "receptor":
+      return receptorCommand({ args: rest, ...values })
     default:
       return Effect.fail(new Error(`unknown command "${command}"\n\n${USAGE}`))
   }

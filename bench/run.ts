@@ -4,7 +4,7 @@
  * date, the machine, the command, and each result next to its goal from the issues, marked met or
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
- * Run: `deno task bench [--only core,nonce,process,websocket]`.
+ * Run: `deno task bench [--only core,nonce,process,websocket,receptors]`.
  *
  * @module
  */
@@ -85,6 +85,7 @@ const BENCHMARKS: ReadonlyArray<{ readonly key: string; readonly args: ReadonlyA
   { key: "nonce", args: ["bench/nonce_bench.ts"] },
   { key: "process", args: ["bench/process_bench.ts"] },
   { key: "websocket", args: ["bench/websocket_bench.ts", "--runs", "5"] },
+  { key: "receptors", args: ["bench/receptors_bench.ts"] },
 ]
 
 const ROOT = new URL("../", import.meta.url).pathname

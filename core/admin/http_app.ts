@@ -21,11 +21,13 @@ import {
   prometheusText,
   recordProcessMemory,
 } from "../metrics/mod.ts"
+import type { Receptors } from "../receptors/mod.ts"
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { type ZomeCallError, ZomeCalls } from "../workflow/zome_call.ts"
 import { identifiersProblem } from "../types/mod.ts"
 import { toJson } from "./json.ts"
+import { receptorRoutes } from "./receptor_routes.ts"
 import { zomeCallProblem } from "./request_identifiers.ts"
 
 /** Services the HTTP endpoint uses. */
@@ -37,6 +39,7 @@ export type HttpServices =
   | RibosomeStore
   | TaskManager
   | ZomeCalls
+  | Receptors
 
 /** JSON body of `POST /api/apps`. */
 export const InstallBody = Schema.Struct({
@@ -339,6 +342,7 @@ export function makeHttpApp(
     return c.json(recent)
   })
 
+  api.route("/receptors", receptorRoutes(run))
   api.all("*", (c) => c.json({ error: `no admin API route ${c.req.method} ${c.req.path}` }, 404))
   app.route("/api", api)
   if (config.http.gateway.enabled) app.route("/", gatewayRoutes(run, config.http.gateway))

@@ -20,6 +20,7 @@ import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { Capabilities } from "../workflow/capabilities.ts"
 import { ZomeCalls } from "../workflow/zome_call.ts"
+import { ReceptorsLayer } from "../../receptors/mod.ts"
 
 /** Which storage and keystore the graph uses. */
 export interface ConductorLayerOptions {
@@ -41,6 +42,7 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
     Layer.provideMerge(options.keystore ?? Keystore.layer),
     Layer.provideMerge(TaskManager.layer),
     Layer.provideMerge(options.store ?? Store.layer),
+    Layer.provideMerge(ReceptorsLayer),
     Layer.provideMerge(Layer.mergeAll(Hasher.layer, Signals.layer, Cells.layer)),
   )
 }

@@ -70,6 +70,15 @@ function withActual(message: string, actual: unknown): string {
   return shown.length > 60 ? message : `${message}, got ${shown}`
 }
 
+/** Adds the line to every `` `key.path` `` a message mentions (a duplicate names the first place). */
+function withLines(message: string, doc: YAML.Document, counter: YAML.LineCounter): string {
+  return message.replace(/`([\w.-]+)`/g, (mention, keyPath: string) => {
+    const keys = keyPath.split(".").map((k) => /^\d+$/.test(k) ? Number(k) : k)
+    const line = doc.hasIn(keys) ? lineOf(doc, counter, keys) : null
+    return line === null ? mention : `${keyPath} (line ${line})`
+  })
+}
+
 /** Parses and decodes config text. Pure apart from the injected environment. */
 export function parseConfig(
   text: string,
@@ -111,7 +120,11 @@ export function parseConfig(
           file: source,
           keyPath: keyPath.map(String).join("."),
           line: lineOf(doc, counter, keyPath),
-          detail: withActual(issue?.message ?? error.message, doc.getIn(keyPath)),
+          detail: withLines(
+            withActual(issue?.message ?? error.message, doc.getIn(keyPath)),
+            doc,
+            counter,
+          ),
         })
       }),
     )

@@ -11,4 +11,5 @@ export {
   parseConfig,
 } from "./config.ts"
 export * from "./schema.ts"
+export * from "./receptors_schema.ts"
 export { CONFIG_TEMPLATE } from "./template.ts"

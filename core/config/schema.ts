@@ -6,6 +6,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
+import { ReceptorsConfig } from "./receptors_schema.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
@@ -111,5 +112,6 @@ export const ConductorConfigSchema = Schema.Struct({
   storage: withDefault(StorageConfig, {}),
   install: withDefault(InstallConfig, {}),
   log: withDefault(LogConfig, {}),
+  receptors: withDefault(ReceptorsConfig, []),
 })
 export type ConductorConfigData = typeof ConductorConfigSchema.Type

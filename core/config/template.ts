@@ -71,4 +71,25 @@ install:
 log:
   level: info # trace, debug, info, warn, error
   format: pretty # pretty or json
+
+# Receptors: adapters between apps and systems outside them, reached by id through
+# /api/receptors and \`conductor receptor\`. Each keeps its data in <data_dir>/receptors/<id>.sqlite3.
+# Ids are unique; the default of a type is the one with default: true, else the first of the type.
+receptors: []
+#  - id: notes
+#    type: local_store # a durable key-value/document store
+#    enabled: true
+#    default: false
+#    max_key_bytes: 1024
+#    max_value_bytes: 1048576
+#    max_batch_ops: 1000
+#    max_list: 1000
+#  - id: edits
+#    type: recovery # crash-safe editing sessions with undo, redo, commit and abort
+#    max_key_bytes: 1024
+#    max_value_bytes: 16777216
+#    max_changes: 10000 # entries one checkpoint may set or delete
+#    max_session_bytes: 268435456
+#    max_undo: 1000 # checkpoints kept per session; older ones fold into the baseline
+#    max_sessions: 1000
 `

@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { ConductorConfig } from "../config/mod.ts"
 import { createPrivateFile, loosePermissions, makePrivateDir } from "./data_dir.ts"
-import { migrations } from "./migrations/mod.ts"
+import { type Migration, migrations as conductorMigrations } from "./migrations/mod.ts"
 
 /** A storage failure. `operation` names what was being done (`"Store.open"`, `"Chain.commit"`). */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
@@ -32,6 +32,8 @@ export interface StoreOptions {
    * `full` fsyncs every commit. @default "normal"
    */
   readonly synchronous?: "full" | "normal"
+  /** The schema this file follows (receptors keep their own). @default the conductor's */
+  readonly migrations?: ReadonlyArray<Migration>
 }
 
 /** What the Store offers. */
@@ -53,7 +55,7 @@ export interface StoreShape {
   readonly sizeOnDisk: () => number
 }
 
-function migrate(db: DatabaseSync): void {
+function migrate(db: DatabaseSync, migrations: ReadonlyArray<Migration>): void {
   const current = (db.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version
   const latest = migrations.at(-1)?.version ?? 0
@@ -89,7 +91,7 @@ export function openStore(file: string, options: StoreOptions = {}): StoreShape 
     db.exec(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
     db.exec("PRAGMA foreign_keys = ON")
     db.exec("PRAGMA busy_timeout = 5000")
-    migrate(db)
+    migrate(db, options.migrations ?? conductorMigrations)
   } catch (error) {
     db.close()
     throw error

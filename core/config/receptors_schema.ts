@@ -1,0 +1,110 @@
+/**
+ * The `receptors:` list of `conductor.yaml`: one entry per configured receptor, a union tagged by
+ * `type` whose members carry that type's properties. The list-level checks (unique ids, at most
+ * one `default: true` per type) name both places: the failing entry by its key path (which the
+ * config loader turns into a line), the earlier one as `` `receptors.N` `` in the message (which
+ * the loader annotates with its line too). It owns the shape only; the receptors themselves live
+ * in `receptors/<type>/` and the registry in `core/receptors/`.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect"
+
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const bounded = (maximum: number) => PositiveInt.check(Schema.isLessThanOrEqualTo(maximum))
+
+/**
+ * A receptor id: the name operators, zomes and scripts use. It is also the receptor's file name
+ * (`<data_dir>/receptors/<id>.sqlite3`), hence the restricted alphabet.
+ */
+export const ReceptorId = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, {
+    message: "a receptor id is 1-64 letters, digits, '_' or '-', starting with a letter or digit",
+  }),
+)
+
+const common = {
+  /** The receptor's stable id. */
+  id: ReceptorId,
+  /** A disabled receptor is listed but not started. @default true */
+  enabled: withDefault(Schema.Boolean, true),
+  /** The default receptor of its type; else the first of that type in config order. @default false */
+  default: withDefault(Schema.Boolean, false),
+}
+
+/** `type: local_store`: a durable key-value/document store in its own SQLite file. */
+export const LocalStoreReceptorConfig = Schema.Struct({
+  ...common,
+  type: Schema.Literal("local_store"),
+  /** Largest key, in UTF-8 bytes. @default 1024 */
+  max_key_bytes: withDefault(bounded(65_536), 1024),
+  /** Largest value, as JSON text in UTF-8 bytes. @default 1048576 (1 MiB) */
+  max_value_bytes: withDefault(bounded(256 * 2 ** 20), 2 ** 20),
+  /** Most operations (and checks) in one batch. @default 1000 */
+  max_batch_ops: withDefault(bounded(100_000), 1000),
+  /** Most entries one `list` returns. @default 1000 */
+  max_list: withDefault(bounded(100_000), 1000),
+})
+export type LocalStoreReceptorConfig = typeof LocalStoreReceptorConfig.Type
+
+/** `type: recovery`: crash-safe editing sessions with undo and redo. */
+export const RecoveryReceptorConfig = Schema.Struct({
+  ...common,
+  type: Schema.Literal("recovery"),
+  /** Largest key of a session entry, in UTF-8 bytes. @default 1024 */
+  max_key_bytes: withDefault(bounded(65_536), 1024),
+  /** Largest entry value, as JSON text in UTF-8 bytes. @default 16777216 (16 MiB) */
+  max_value_bytes: withDefault(bounded(256 * 2 ** 20), 16 * 2 ** 20),
+  /** Most entries one checkpoint may set or delete. @default 10000 */
+  max_changes: withDefault(bounded(1_000_000), 10_000),
+  /** Largest session (sum of its entries' keys and values), in bytes. @default 268435456 (256 MiB) */
+  max_session_bytes: withDefault(bounded(2 ** 40), 256 * 2 ** 20),
+  /** Checkpoints kept for undo per session; older ones fold into the baseline. @default 1000 */
+  max_undo: withDefault(bounded(1_000_000), 1000),
+  /** Most open sessions at once. @default 1000 */
+  max_sessions: withDefault(bounded(1_000_000), 1000),
+})
+export type RecoveryReceptorConfig = typeof RecoveryReceptorConfig.Type
+
+/** One configured receptor. */
+export const ReceptorConfig = Schema.Union([LocalStoreReceptorConfig, RecoveryReceptorConfig])
+  .annotate({ message: "a receptor needs an id and a type: local_store or recovery" })
+export type ReceptorConfig = typeof ReceptorConfig.Type
+
+/** The receptor types this conductor knows. */
+export const RECEPTOR_TYPES: ReadonlyArray<ReceptorConfig["type"]> = ["local_store", "recovery"]
+
+/** Finds the first repeated id or default; `undefined` when the list is consistent. */
+function listIssue(list: ReadonlyArray<ReceptorConfig>) {
+  const ids = new Map<string, number>()
+  const defaults = new Map<string, number>()
+  for (const [index, receptor] of list.entries()) {
+    const earlier = ids.get(receptor.id)
+    if (earlier !== undefined) {
+      return {
+        path: [index, "id"],
+        issue: `receptor id "${receptor.id}" is already used by \`receptors.${earlier}\``,
+      }
+    }
+    ids.set(receptor.id, index)
+    if (!receptor.default) continue
+    const other = defaults.get(receptor.type)
+    if (other !== undefined) {
+      return {
+        path: [index, "default"],
+        issue: `two default ${receptor.type} receptors: this one and \`receptors.${other}\``,
+      }
+    }
+    defaults.set(receptor.type, index)
+  }
+  return undefined
+}
+
+/** The `receptors:` list: ids unique, at most one default per type, at most 256 entries. */
+export const ReceptorsConfig = Schema.Array(ReceptorConfig).check(
+  Schema.isMaxLength(256),
+  Schema.makeFilter(listIssue),
+)
