@@ -26,12 +26,13 @@ import { Keystore } from "../keystore/mod.ts"
 import { Ribosome } from "../ribosome/ribosome.ts"
 import type { HostFnServices } from "../ribosome/host_fn/host_fn.ts"
 import { type DnaFile, RibosomeStore } from "../ribosome_store/mod.ts"
-import { Spaces } from "../space/mod.ts"
+import { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { nowMicros } from "../time/mod.ts"
 import type { CellId } from "../types/mod.ts"
 import { type DnaDef, dnaHash } from "../bundle/mod.ts"
+import { Commits } from "../workflow/commit.ts"
 import { registerDna, runGenesis } from "../workflow/genesis.ts"
 import type {
   AppInfo,
@@ -200,12 +201,14 @@ export const makeApps = Effect.gen(function* () {
   const keystore = yield* Keystore
   const chain = yield* Chain
   const spaces = yield* Spaces
+  const outbox = yield* Outbox
+  const commits = yield* Commits
   const cells = yield* Cells
   const ribosome = yield* Ribosome
   const ribosomeStore = yield* RibosomeStore
   const tasks = yield* TaskManager
   const hasher = yield* Hasher
-  const services = yield* Effect.context<HostFnServices | RibosomeStore>()
+  const services = yield* Effect.context<HostFnServices | RibosomeStore | Commits>()
   const runSync = Effect.runSyncExitWith(services)
   const q = store.prepare
   const selectApp = q(
@@ -349,7 +352,7 @@ export const makeApps = Effect.gen(function* () {
    * rolled back and `cleanup` forgets what the in-memory caches learned meanwhile.
    */
   const transactionally = <A>(
-    program: Effect.Effect<A, AppError, HostFnServices | RibosomeStore>,
+    program: Effect.Effect<A, AppError, HostFnServices | RibosomeStore | Commits>,
     cleanup: () => void,
   ) =>
     Effect.suspend(() => {
@@ -662,23 +665,14 @@ export const makeApps = Effect.gen(function* () {
       .map((other) => other.app_id)
   }
 
+  /** Deletes a cell: each service deletes its own rows, inside the caller's transaction. */
   const deleteCellData = (dna: Uint8Array, agent: Uint8Array) => {
-    q("DELETE FROM dht_ops WHERE action_id IN (SELECT id FROM actions WHERE dna_hash = ? AND author = ?)")
-      .run(dna, agent)
-    q("DELETE FROM links WHERE dna_hash = ? AND author = ?").run(dna, agent)
-    q("DELETE FROM cap_grants WHERE dna_hash = ? AND author = ?").run(dna, agent)
-    const entries = q(
-      "SELECT DISTINCT entry_hash FROM actions WHERE dna_hash = ? AND author = ? AND entry_hash IS NOT NULL",
-    )
-      .all(dna, agent) as Array<{ "entry_hash": Uint8Array }>
-    q("DELETE FROM actions WHERE dna_hash = ? AND author = ?").run(dna, agent)
-    const orphan = q(
-      "DELETE FROM entries WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM actions WHERE entry_hash = ?)",
-    )
-    for (const { entry_hash: hash } of entries) orphan.run(hash, hash)
+    const cellId: CellId = [dna as DnaHash, agent as AgentPubKey]
+    outbox.forgetCell(cellId[0], cellId[1])
+    spaces.deleteCell(cellId[0], cellId[1])
+    chain.deleteCell(cellId[0], cellId[1])
     deleteCellRow.run(dna, agent)
-    chain.forget(dna as DnaHash, agent as AgentPubKey)
-    spaces.forget(dna as DnaHash, agent as AgentPubKey)
+    commits.forget({ cellId })
   }
 
   const uninstall = Effect.fn("Apps.uninstall")(function* (appId: string, force: boolean) {

@@ -15,10 +15,11 @@ import { Keystore } from "../keystore/mod.ts"
 import { Ribosome } from "../ribosome/ribosome.ts"
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { Signals } from "../signals/mod.ts"
-import { Spaces } from "../space/mod.ts"
+import { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { Capabilities } from "../workflow/capabilities.ts"
+import { Commits } from "../workflow/commit.ts"
 import { ZomeCalls } from "../workflow/zome_call.ts"
 
 /** Which storage and keystore the graph uses. */
@@ -34,10 +35,11 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
   return Capabilities.layer.pipe(
     Layer.provideMerge(Apps.layer),
     Layer.provideMerge(ZomeCalls.layer),
+    Layer.provideMerge(Commits.layer),
     Layer.provideMerge(Ribosome.layer),
     Layer.provideMerge(RibosomeStore.layer),
     Layer.provideMerge(Chain.layer),
-    Layer.provideMerge(Spaces.layerLocal),
+    Layer.provideMerge(Layer.merge(Spaces.layerLocal, Outbox.layer)),
     Layer.provideMerge(options.keystore ?? Keystore.layer),
     Layer.provideMerge(TaskManager.layer),
     Layer.provideMerge(options.store ?? Store.layer),

@@ -7,7 +7,7 @@ Deno.test("openStore runs the migrations once and records the version", () => {
   const file = `${dir}/db.sqlite3`
   const first = openStore(file)
   const version = first.db.prepare("PRAGMA user_version").get() as { user_version: number }
-  assertEquals(version.user_version, 1)
+  assertEquals(version.user_version, 2)
   first.db.close()
   const second = openStore(file)
   assert(second.db.prepare("SELECT count(*) AS n FROM apps").get())

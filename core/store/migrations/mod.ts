@@ -4,6 +4,7 @@
  * @module
  */
 import { sql as initial } from "./001_initial.ts"
+import { sql as outbox } from "./002_outbox.ts"
 
 /** A numbered migration. */
 export interface Migration {
@@ -15,4 +16,5 @@ export interface Migration {
 /** Every migration, in order. */
 export const migrations: ReadonlyArray<Migration> = [
   { version: 1, name: "initial", sql: initial },
+  { version: 2, name: "outbox", sql: outbox },
 ]
