@@ -10,6 +10,7 @@ import { conductorServices } from "../conductor/conductor_layer.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import type { AgentPubKey, DnaHash, Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
+import type { Cascade, Network } from "../network/mod.ts"
 import type { CellRef } from "../ribosome/context.ts"
 import type { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
@@ -18,7 +19,16 @@ import type { Chain } from "./chain.ts"
 import type { Workspace } from "./workspace.ts"
 
 /** The services these tests use. */
-export type CommitTestServices = Chain | Spaces | Outbox | Keystore | Store | Hasher | Commits
+export type CommitTestServices =
+  | Chain
+  | Spaces
+  | Outbox
+  | Keystore
+  | Store
+  | Hasher
+  | Commits
+  | Network
+  | Cascade
 
 /** The conductor's services over `store` (default: memory) with a test keystore. */
 export function commitTestLayer(

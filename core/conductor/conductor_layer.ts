@@ -12,6 +12,7 @@ import { Chain } from "../chain/mod.ts"
 import type { ConductorConfig } from "../config/mod.ts"
 import { Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
+import { Cascade, Network } from "../network/mod.ts"
 import { Ribosome } from "../ribosome/ribosome.ts"
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { Signals } from "../signals/mod.ts"
@@ -39,6 +40,8 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
     Layer.provideMerge(Ribosome.layer),
     Layer.provideMerge(RibosomeStore.layer),
     Layer.provideMerge(Chain.layer),
+    Layer.provideMerge(Cascade.layer),
+    Layer.provideMerge(Network.layerLocal),
     Layer.provideMerge(Layer.merge(Spaces.layerLocal, Outbox.layer)),
     Layer.provideMerge(options.keystore ?? Keystore.layer),
     Layer.provideMerge(TaskManager.layer),
