@@ -14,7 +14,7 @@ import type { Cascade, Network } from "../network/mod.ts"
 import type { CellRef } from "../ribosome/context.ts"
 import type { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
-import { Commits } from "../workflow/commit.ts"
+import { Commits } from "../workflow/mod.ts"
 import type { Chain } from "./chain.ts"
 import type { Workspace } from "./workspace.ts"
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { Layer } from "effect"
-import { Apps } from "../app/mod.ts"
+import { Apps, Capabilities } from "../app/mod.ts"
 import { Cells } from "../cell/mod.ts"
 import { Chain } from "../chain/mod.ts"
 import type { ConductorConfig } from "../config/mod.ts"
@@ -19,9 +19,7 @@ import { Signals } from "../signals/mod.ts"
 import { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
-import { Capabilities } from "../workflow/capabilities.ts"
-import { Commits } from "../workflow/commit.ts"
-import { ZomeCalls } from "../workflow/zome_call.ts"
+import { Commits, ZomeCalls } from "../workflow/mod.ts"
 
 /** Which storage and keystore the graph uses. */
 export interface ConductorLayerOptions {

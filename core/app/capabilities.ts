@@ -8,14 +8,13 @@
  * @module
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import { Apps } from "../app/mod.ts"
+import { Apps } from "./apps.ts"
 import { Cells } from "../cell/mod.ts"
 import { Chain, type Workspace } from "../chain/mod.ts"
 import { type ActionHash, bytesEqual, encodeHashB64 } from "../hash/mod.ts"
 import { type LiveGrant, Spaces } from "../space/mod.ts"
 import type { CapGrant, CellId, Entry } from "../types/mod.ts"
-import { Commits } from "./commit.ts"
-import { ZomeCalls } from "./zome_call.ts"
+import { Commits, ZomeCalls } from "../workflow/mod.ts"
 
 /** A grant operation that failed. */
 export class CapabilityError extends Schema.TaggedError<CapabilityError>()("CapabilityError", {
@@ -162,6 +161,6 @@ export const makeCapabilities = Effect.gen(function* () {
 
 /** Admin-side capability grants. */
 export class Capabilities
-  extends Context.Service<Capabilities, CapabilitiesShape>()("conductor/workflow/Capabilities") {
+  extends Context.Service<Capabilities, CapabilitiesShape>()("conductor/app/Capabilities") {
   static readonly layer = Layer.effect(Capabilities, makeCapabilities)
 }
