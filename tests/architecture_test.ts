@@ -183,3 +183,29 @@ function existsFile(file: string): boolean {
     return false
   }
 }
+
+const ANY_SQL = /\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+([a-z_]+)/g
+const WRITE_SQL = /\b(?:INTO|UPDATE|DELETE\s+FROM)\s+([a-z_]+)/g
+
+/** Table names a folder's SQL mentions (`ANY_SQL`) or writes (`WRITE_SQL`). */
+function tablesIn(folder: string, pattern: RegExp): ReadonlyArray<string> {
+  const tables = new Set<string>()
+  for (const file of sourceFiles(path.join(CORE, folder))) {
+    for (const m of Deno.readTextFileSync(file).matchAll(pattern)) tables.add(m[1]!)
+  }
+  return [...tables].sort()
+}
+
+Deno.test("Apps names only its own tables; Chain and Spaces write only theirs", () => {
+  // Apps deletes a cell through the Chain, Spaces and Outbox ports, never their tables.
+  assertEquals(tablesIn("app", ANY_SQL), ["apps", "cells", "clone_counters"])
+  assertEquals(tablesIn("chain", WRITE_SQL), ["actions", "entries"])
+  // The DHT store and the outbox read the chain's actions and entries (the ops' data).
+  assertEquals(tablesIn("space", WRITE_SQL), [
+    "cap_grants",
+    "dht_ops",
+    "links",
+    "outbox",
+    "outbox_receipts",
+  ])
+})
