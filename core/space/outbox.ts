@@ -10,7 +10,7 @@
  * @module
  */
 import { Context, Effect, Layer } from "effect"
-import { encode } from "../codec/mod.ts"
+import { decode, encode } from "../codec/mod.ts"
 import {
   type ActionHash,
   type AgentPubKey,
@@ -20,7 +20,7 @@ import {
   Hasher,
 } from "../hash/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
-import { DHT_OP_TYPES, type DhtOpType, opsForAction } from "../types/mod.ts"
+import { type Action, DHT_OP_TYPES, type DhtOpType, opsForAction } from "../types/mod.ts"
 import type { IntegrationRecord } from "./space.ts"
 
 /** Validation receipts an op needs before it stops being republished (Holochain's default). */
@@ -34,7 +34,9 @@ export const MAX_DUE_BATCH = 1000
 
 /** One queued op. The network builds the full signed op from the action and entry by hash. */
 export interface OutboxOp {
+  /** `actionId * 16 + op type code`: stable, and what `published` takes. */
   readonly id: number
+  /** A `dht_op` hash of `[op type code, action hash]`. */
   readonly opHash: DhtOpHash
   readonly opType: DhtOpType
   readonly dna: DnaHash
@@ -67,12 +69,12 @@ export interface OutboxShape {
   /** Records a publish attempt of these ops at `now` and schedules the next with back-off. */
   readonly published: (ids: ReadonlyArray<number>, now: number) => Effect.Effect<void, StoreError>
   /**
-   * Counts a validation receipt (already verified by the caller) from `validator`; a validator
-   * counts once per op. Returns the op's receipt count and whether it is done, or null for an
-   * op that is not queued here.
+   * Counts a validation receipt (already verified by the caller) from `validator` for the op
+   * of `actionHash` and `opType`; a validator counts once per op. Returns the op's receipt count
+   * and whether it is done, or null for an op that is not queued here.
    */
   readonly receipt: (
-    opHash: Uint8Array,
+    op: { readonly actionHash: Uint8Array; readonly opType: DhtOpType },
     validator: AgentPubKey,
     now: number,
   ) => Effect.Effect<{ readonly receipts: number; readonly done: boolean } | null, StoreError>
@@ -80,7 +82,10 @@ export interface OutboxShape {
   readonly stats: (
     dna: DnaHash,
   ) => Effect.Effect<{ readonly pending: number; readonly done: number }, StoreError>
-  /** Deletes a cell's rows (its data is being deleted). Synchronous, inside that transaction. */
+  /**
+   * Deletes a cell's rows (its data is being deleted). Synchronous, inside that transaction and
+   * before the cell's actions are deleted.
+   */
   readonly forgetCell: (dna: DnaHash, agent: AgentPubKey) => void
 }
 
@@ -96,14 +101,11 @@ export function backoffMicros(attempts: number): number {
   return Math.min(PUBLISH_BACKOFF_MIN_MICROS * 2 ** exponent, PUBLISH_BACKOFF_MAX_MICROS)
 }
 
+/** Op ids per action: an op's id is `actionId * OPS_PER_ACTION + op type code`. */
+const OPS_PER_ACTION = 16
+
 interface OutboxRow {
   id: number
-  "op_hash": Uint8Array
-  "op_type": number
-  "dna_hash": Uint8Array
-  author: Uint8Array
-  "action_hash": Uint8Array
-  basis: Uint8Array
   "basis_loc": number
   "created_at": number
   "required_receipts": number
@@ -112,11 +114,21 @@ interface OutboxRow {
   "next_publish_at": number
   "last_published_at": number | null
   "done_at": number | null
+  "action_hash": Uint8Array
+  "dna_hash": Uint8Array
+  author: Uint8Array
+  body: Uint8Array
+  private: number
 }
 
-const COLUMNS = `o.id, o.op_hash, o.op_type, o.dna_hash, o.author, a.hash AS action_hash, o.basis,
-  o.basis_loc, o.created_at, o.required_receipts, o.receipts, o.attempts, o.next_publish_at,
-  o.last_published_at, o.done_at`
+const COLUMNS = `o.id, o.basis_loc, o.created_at, o.required_receipts, o.receipts, o.attempts,
+  o.next_publish_at, o.last_published_at, o.done_at, a.hash AS action_hash, a.dna_hash, a.author,
+  a.body, a.private`
+/** Joins each action to its (at most 16) ops by id range. */
+const OPS_OF_ACTION =
+  `outbox o ON o.id BETWEEN a.id * ${OPS_PER_ACTION} AND a.id * ${OPS_PER_ACTION} + ${
+    OPS_PER_ACTION - 1
+  }`
 
 /** Builds the outbox over the Store. */
 export const makeOutbox = Effect.gen(function* () {
@@ -124,22 +136,22 @@ export const makeOutbox = Effect.gen(function* () {
   const hasher = yield* Hasher
   const q = store.prepare
   const insert = q(
-    `INSERT OR IGNORE INTO outbox (op_hash, action_id, op_type, dna_hash, author, basis, basis_loc,
-       created_at, required_receipts, next_publish_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO outbox (id, basis_loc, created_at, required_receipts, next_publish_at)
+     VALUES (?, ?, ?, ?, ?)`,
   )
   const selectDue = q(
-    `SELECT ${COLUMNS} FROM outbox o JOIN actions a ON a.id = o.action_id
+    `SELECT ${COLUMNS} FROM outbox o JOIN actions a ON a.id = o.id / ${OPS_PER_ACTION}
      WHERE o.done_at IS NULL AND o.next_publish_at <= ? ORDER BY o.next_publish_at, o.id LIMIT ?`,
   )
   const selectOfAction = q(
-    `SELECT ${COLUMNS} FROM outbox o JOIN actions a ON a.id = o.action_id WHERE a.hash = ?
-     ORDER BY o.id`,
+    `SELECT ${COLUMNS} FROM actions a JOIN ${OPS_OF_ACTION} WHERE a.hash = ? ORDER BY o.id`,
   )
   const selectAttempts = q("SELECT attempts FROM outbox WHERE id = ?")
   const markPublished = q(
     "UPDATE outbox SET attempts = attempts + 1, last_published_at = ?, next_publish_at = ? WHERE id = ?",
   )
-  const selectByHash = q("SELECT id, receipts, required_receipts FROM outbox WHERE op_hash = ?")
+  const selectActionId = q("SELECT id FROM actions WHERE hash = ?")
+  const selectReceipts = q("SELECT receipts, required_receipts FROM outbox WHERE id = ?")
   const insertReceipt = q(
     "INSERT OR IGNORE INTO outbox_receipts (op_id, validator, received_at) VALUES (?, ?, ?)",
   )
@@ -149,48 +161,47 @@ export const makeOutbox = Effect.gen(function* () {
      WHERE id = ? RETURNING receipts, done_at`,
   )
   const countStats = q(
-    `SELECT coalesce(sum(done_at IS NULL), 0) AS pending, coalesce(sum(done_at IS NOT NULL), 0) AS done
-     FROM outbox WHERE dna_hash = ?`,
+    `SELECT coalesce(sum(o.done_at IS NULL), 0) AS pending, coalesce(sum(o.done_at IS NOT NULL), 0) AS done
+     FROM actions a JOIN ${OPS_OF_ACTION} WHERE a.dna_hash = ?`,
   )
-  const deleteReceipts = q(
-    "DELETE FROM outbox_receipts WHERE op_id IN (SELECT id FROM outbox WHERE dna_hash = ? AND author = ?)",
-  )
-  const deleteCell = q("DELETE FROM outbox WHERE dna_hash = ? AND author = ?")
+  const cellOps =
+    `SELECT o.id FROM actions a JOIN ${OPS_OF_ACTION} WHERE a.dna_hash = ? AND a.author = ?`
+  const deleteReceipts = q(`DELETE FROM outbox_receipts WHERE op_id IN (${cellOps})`)
+  const deleteCell = q(`DELETE FROM outbox WHERE id IN (${cellOps})`)
 
   const attempt = <A>(operation: string, f: () => A) =>
     Effect.try({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
 
-  const toOp = (row: OutboxRow): OutboxOp => ({
-    id: row.id,
-    opHash: row.op_hash as DhtOpHash,
-    opType: DHT_OP_TYPES[row.op_type]!,
-    dna: row.dna_hash as DnaHash,
-    author: row.author as AgentPubKey,
-    actionHash: row.action_hash as ActionHash,
-    basis: row.basis,
-    basisLoc: row.basis_loc,
-    createdAt: row.created_at,
-    requiredReceipts: row.required_receipts,
-    receipts: row.receipts,
-    attempts: row.attempts,
-    nextPublishAt: row.next_publish_at,
-    lastPublishedAt: row.last_published_at,
-    doneAt: row.done_at,
-  })
+  const toOp = (row: OutboxRow): OutboxOp => {
+    const code = row.id % OPS_PER_ACTION
+    const opType = DHT_OP_TYPES[code]!
+    const action = decode(row.body) as Action
+    const actionHash = row.action_hash as ActionHash
+    const op = opsForAction(action, actionHash, row.private === 0).find((o) => o.type === opType)
+    return {
+      id: row.id,
+      opHash: hasher.hashContent("dht_op", encode([code, actionHash])),
+      opType,
+      dna: row.dna_hash as DnaHash,
+      author: row.author as AgentPubKey,
+      actionHash,
+      basis: op?.basis ?? actionHash,
+      basisLoc: row.basis_loc,
+      createdAt: row.created_at,
+      requiredReceipts: row.required_receipts,
+      receipts: row.receipts,
+      attempts: row.attempts,
+      nextPublishAt: row.next_publish_at,
+      lastPublishedAt: row.last_published_at,
+      doneAt: row.done_at,
+    }
+  }
 
-  const enqueue = (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>, now: number) => {
+  const enqueue = (_dna: DnaHash, records: ReadonlyArray<IntegrationRecord>, now: number) => {
     for (const { record, entryPrivate, actionId } of records) {
-      const { action, action_hash: hash } = record
-      for (const op of opsForAction(action, hash, !entryPrivate)) {
-        const code = DHT_OP_TYPES.indexOf(op.type)
-        const opHash = hasher.hashContent("dht_op", encode([code, hash]))
+      for (const op of opsForAction(record.action, record.action_hash, !entryPrivate)) {
         insert.run(
-          opHash,
-          actionId,
-          code,
-          dna,
-          action.author,
-          op.basis,
+          actionId * OPS_PER_ACTION + DHT_OP_TYPES.indexOf(op.type),
           locationOf(op.basis),
           now,
           DEFAULT_REQUIRED_RECEIPTS,
@@ -225,20 +236,24 @@ export const makeOutbox = Effect.gen(function* () {
         }
       }))
 
-  const receipt = (opHash: Uint8Array, validator: AgentPubKey, now: number) =>
+  const receipt = (
+    op: { readonly actionHash: Uint8Array; readonly opType: DhtOpType },
+    validator: AgentPubKey,
+    now: number,
+  ) =>
     attempt("Outbox.receipt", () =>
       store.transaction(() => {
-        const row = selectByHash.get(opHash) as
-          | { id: number; receipts: number; "required_receipts": number }
+        const action = selectActionId.get(op.actionHash) as { id: number } | undefined
+        if (action === undefined) return null
+        const id = action.id * OPS_PER_ACTION + DHT_OP_TYPES.indexOf(op.opType)
+        const row = selectReceipts.get(id) as
+          | { receipts: number; "required_receipts": number }
           | undefined
         if (row === undefined) return null
-        if (insertReceipt.run(row.id, validator, now).changes === 0) {
+        if (insertReceipt.run(id, validator, now).changes === 0) {
           return { receipts: row.receipts, done: row.receipts >= row.required_receipts }
         }
-        const after = countReceipt.get(now, row.id) as {
-          receipts: number
-          "done_at": number | null
-        }
+        const after = countReceipt.get(now, id) as { receipts: number; "done_at": number | null }
         return { receipts: after.receipts, done: after.done_at !== null }
       }))
 

@@ -18,7 +18,7 @@ import {
   PUBLISH_BACKOFF_MIN_MICROS,
 } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
-import { opsForAction } from "../types/mod.ts"
+import { DHT_OP_TYPES, opsForAction } from "../types/mod.ts"
 
 const postType = { type: "app", "zome_index": 0, "entry_index": 0, visibility: "public" } as const
 
@@ -81,7 +81,10 @@ Deno.test("Commits.commit queues every DHT op of the commit in the outbox", asyn
     yield* commit(ws)
     for (const { record } of [created, link]) {
       const queued = yield* outbox.ofAction(record.action_hash)
-      const expected = opsForAction(record.action, record.action_hash, true)
+      // In op type order, as they are keyed.
+      const expected = [...opsForAction(record.action, record.action_hash, true)].sort((a, b) =>
+        DHT_OP_TYPES.indexOf(a.type) - DHT_OP_TYPES.indexOf(b.type)
+      )
       assertEquals(queued.map((op) => op.opType), expected.map((op) => op.type))
       assertEquals(queued.map((op) => [...op.basis]), expected.map((op) => [...op.basis]))
       for (const op of queued) {
@@ -166,16 +169,16 @@ Deno.test("Outbox.published backs off and Outbox.receipt counts distinct validat
     assertEquals(backoffMicros(50), PUBLISH_BACKOFF_MAX_MICROS)
 
     const validators = yield* Effect.all(Array.from({ length: 5 }, () => keystore.generate))
-    assertEquals(yield* outbox.receipt(first.opHash, validators[0]!, now), {
+    assertEquals(yield* outbox.receipt(first, validators[0]!, now), {
       receipts: 1,
       done: false,
     })
     // The same validator counts once.
-    assertEquals(yield* outbox.receipt(first.opHash, validators[0]!, now), {
+    assertEquals(yield* outbox.receipt(first, validators[0]!, now), {
       receipts: 1,
       done: false,
     })
-    for (const v of validators.slice(1)) yield* outbox.receipt(first.opHash, v, now + 5)
+    for (const v of validators.slice(1)) yield* outbox.receipt(first, v, now + 5)
     const [done] = yield* outbox.ofAction(created.record.action_hash)
     assertEquals(done?.receipts, 5)
     assertEquals(done?.doneAt, now + 5)
@@ -184,7 +187,14 @@ Deno.test("Outbox.published backs off and Outbox.receipt counts distinct validat
     )
     assertEquals(yield* outbox.stats(dna), { pending: 9, done: 1 })
     // An op that is not queued here is not counted.
-    assertEquals(yield* outbox.receipt(new Uint8Array(39), validators[0]!, now), null)
+    assertEquals(
+      yield* outbox.receipt(
+        { actionHash: new Uint8Array(39), opType: "store_record" },
+        validators[0]!,
+        now,
+      ),
+      null,
+    )
   }))
 })
 

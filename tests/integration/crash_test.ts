@@ -62,14 +62,14 @@ Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothin
   // Every acknowledged post has its DHT ops queued for the network (store_record,
   // register_agent_activity, store_entry), and no committed action lacks its outbox rows.
   const queued = db.prepare(
-    "SELECT count(*) AS n FROM outbox o JOIN actions a ON a.id = o.action_id WHERE a.hash = ?",
+    "SELECT count(*) AS n FROM actions a JOIN outbox o ON o.id / 16 = a.id WHERE a.hash = ?",
   )
   for (const hash of acknowledged) {
     const { n } = queued.get(decodeHashB64(hash, "action")!) as { n: number }
     assertEquals(n, 3, `acknowledged post ${hash} has ${n} outbox ops`)
   }
   const unqueued = db.prepare(
-    "SELECT count(*) AS n FROM actions a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.action_id = a.id)",
+    "SELECT count(*) AS n FROM actions a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id / 16 = a.id)",
   ).get() as { n: number }
   assertEquals(unqueued.n, 0)
   // No half zome calls: every post create has both of its links.

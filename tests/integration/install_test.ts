@@ -257,7 +257,7 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     const orphans = await conductor.runPromise(
       Effect.map(Effect.service(Store), (store) =>
         store.prepare(
-          `SELECT (SELECT count(*) FROM outbox WHERE action_id NOT IN (SELECT id FROM actions))
+          `SELECT (SELECT count(*) FROM outbox WHERE id / 16 NOT IN (SELECT id FROM actions))
                 + (SELECT count(*) FROM dht_ops WHERE action_id NOT IN (SELECT id FROM actions))
                 + (SELECT count(*) FROM links WHERE create_hash NOT IN (SELECT hash FROM actions))
              AS n`,

@@ -6,6 +6,10 @@
  * receipts per op (distinct validators in `outbox_receipts`) until `required_receipts`, when the
  * row is marked `done_at`. Without a network the rows simply wait.
  *
+ * A row's id is `action_id * 16 + op type code`, so rows append in commit order (the cheapest
+ * insert SQLite has) and an op's action is found without another index; the op's hash, basis
+ * and data are derived from the action when it is read.
+ *
  * @module
  */
 
@@ -13,12 +17,6 @@
 export const sql = `
 CREATE TABLE outbox (
   id INTEGER PRIMARY KEY,
-  op_hash BLOB NOT NULL UNIQUE,
-  action_id INTEGER NOT NULL,
-  op_type INTEGER NOT NULL,
-  dna_hash BLOB NOT NULL,
-  author BLOB NOT NULL,
-  basis BLOB NOT NULL,
   basis_loc INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   required_receipts INTEGER NOT NULL,
@@ -28,8 +26,7 @@ CREATE TABLE outbox (
   last_published_at INTEGER,
   done_at INTEGER
 );
-CREATE INDEX outbox_due ON outbox (next_publish_at, id) WHERE done_at IS NULL;
-CREATE INDEX outbox_by_cell ON outbox (dna_hash, author);
+CREATE INDEX outbox_due ON outbox (next_publish_at) WHERE done_at IS NULL;
 
 CREATE TABLE outbox_receipts (
   op_id INTEGER NOT NULL,
