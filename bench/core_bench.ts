@@ -104,7 +104,11 @@ async function createRate(
   return count / ((performance.now() - begin) / 1000)
 }
 
-async function createEntries(dir: string, synchronous: "normal" | "full") {
+async function createEntries(
+  dir: string,
+  synchronous: "normal" | "full",
+  only?: ReadonlyArray<number>,
+) {
   const conductor = makeConductor({
     file: `${dir}/creates-${synchronous}.sqlite3`,
     config: `log: {level: error}\nstorage: {synchronous: ${synchronous}}\n`,
@@ -120,7 +124,7 @@ async function createEntries(dir: string, synchronous: "normal" | "full") {
   let last = 0
   // Grow the chain to 100k actions in batches of 100 creates per call, measuring single-create
   // calls at each checkpoint.
-  const targets = synchronous === "normal" ? [1_000, 10_000, 50_000, 100_000] : [1_000]
+  const targets = only ?? (synchronous === "normal" ? [1_000, 10_000, 50_000, 100_000] : [1_000])
   for (const target of targets) {
     while (chain.length(cell.dna.hash, cell.agent) < target - 1_000) {
       const batch = Array.from({ length: 100 }, (_, i) => i + 1)
@@ -189,5 +193,7 @@ if (import.meta.main) {
   if (only === undefined || only === "install") await install(dir)
   if (only === undefined || only === "create") await createEntries(dir, "normal")
   if (only === undefined || only === "create-full") await createEntries(dir, "full")
+  // Only the first checkpoint, for quick before/after comparisons.
+  if (only === "create-1k") await createEntries(dir, "normal", [1_000])
   await Deno.remove(dir, { recursive: true })
 }

@@ -167,6 +167,7 @@ export function zomeCallErrorVariant(reason: ZomeCallError["reason"]): WireError
     case "CellNotFound":
     case "ZomeNotFound":
     case "FunctionNotFound":
+    case "HeadMoved":
     case "Internal":
       return "internal_error"
   }

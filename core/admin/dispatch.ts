@@ -13,7 +13,9 @@ import { Effect } from "effect"
 import {
   type AppInfo,
   Apps,
+  Capabilities,
   encodedProperties,
+  type GrantInfo,
   type RoleSettings as AppRoleSettings,
 } from "../app/mod.ts"
 import { cellIdKey, Cells } from "../cell/mod.ts"
@@ -25,7 +27,6 @@ import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { canonicalCapGrant, type CapGrant, type CellId } from "../types/mod.ts"
-import { Capabilities, type GrantInfo } from "../workflow/capabilities.ts"
 import { AppInterfaces, AppTokens } from "../app_interface/mod.ts"
 import { reply } from "../app_interface/dispatch.ts"
 import {

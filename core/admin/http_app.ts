@@ -91,6 +91,8 @@ function zomeCallReply(error: ZomeCallError): Reply {
       return failure(403, error.detail)
     case "InvalidCommit":
       return failure(422, error.detail)
+    case "HeadMoved":
+      return failure(409, error.detail)
     default:
       return failure(500, error.detail)
   }

@@ -1,17 +1,18 @@
 /**
- * Installed apps, their cells and statuses.
+ * Installed apps, their cells and statuses, and admin-side capability grants on their cells.
  *
  * @module
  */
 export * from "./app_info.ts"
+export { Apps, type AppsShape, makeApps } from "./apps.ts"
 export {
-  AppError,
-  Apps,
-  type AppsShape,
-  type CreateCloneRequest,
-  type EncodedProperties,
-  encodedProperties,
-  type InstallRequest,
-  makeApps,
-  type RoleSettings,
-} from "./apps.ts"
+  Capabilities,
+  type CapabilitiesShape,
+  CapabilityError,
+  type GrantInfo,
+  makeCapabilities,
+} from "./capabilities.ts"
+export type { CreateCloneRequest } from "./clones.ts"
+export { AppError } from "./errors.ts"
+export { type EncodedProperties, encodedProperties } from "./context.ts"
+export type { InstallRequest, RoleSettings } from "./install.ts"

@@ -11,7 +11,7 @@
  * @module
  */
 import { Effect } from "effect"
-import { decode } from "../codec/msgpack.ts"
+import { decode } from "../codec/mod.ts"
 import { decodeHashB64, type DnaHash, encodeHashB64 } from "../hash/mod.ts"
 import { type AppBundle, unpackHapp, type UnpackOptions } from "./bundle.ts"
 import {

@@ -12,7 +12,7 @@
  * @module
  */
 import { Effect } from "effect"
-import { encode, NIL } from "../codec/msgpack.ts"
+import { encode, NIL } from "../codec/mod.ts"
 import { decodeHashB64, encodeHashB64, Hasher, type WasmHash } from "../hash/mod.ts"
 import type { DnaBundle } from "./bundle.ts"
 import { bundleError, WasmHashMismatch } from "./errors.ts"

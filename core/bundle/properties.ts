@@ -13,7 +13,7 @@
  */
 import { Effect, Result } from "effect"
 import * as YAML from "yaml"
-import { encode, NIL } from "../codec/msgpack.ts"
+import { encode, NIL } from "../codec/mod.ts"
 import { type BundleError, bundleError, ManifestInvalid } from "./errors.ts"
 import { encodeOrdered, Msg, type MsgValue } from "./ordered_msgpack.ts"
 

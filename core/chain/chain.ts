@@ -1,9 +1,10 @@
 /**
  * The `Chain` service: per-agent source chains. It caches each chain's head, opens workspaces,
- * commits a workspace atomically (actions, entries, and their integration into the DNA's space,
- * in one SQLite transaction), answers `query` over one chain, and verifies a chain end to end
- * (hash links, signatures, sequence numbers). It does not validate app rules; workflows do that
- * before they commit.
+ * writes a workspace's records (`write`, synchronous, inside the commit workflow's transaction,
+ * refusing a workspace whose base head moved), answers `query` over one chain, and verifies a
+ * chain end to end (hash links, signatures, sequence numbers). It does not validate app rules,
+ * integrate into the DHT or queue publishing; the commit workflow (`../workflow/commit.ts`)
+ * does those in the same transaction.
  *
  * @module
  */
@@ -21,7 +22,7 @@ import {
   hashKey,
 } from "../hash/mod.ts"
 import { Keystore, type KeystoreError } from "../keystore/mod.ts"
-import { Spaces } from "../space/mod.ts"
+import type { IntegrationRecord } from "../space/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
 import { clockMicros } from "../time/mod.ts"
 import {
@@ -32,12 +33,13 @@ import {
   type EntryType,
   type Record,
 } from "../types/mod.ts"
-import { type ChainHead, entryHashOf, type PendingRecord, Workspace } from "./workspace.ts"
+import { type ChainHead, entryHashOf, Workspace } from "./workspace.ts"
 
 /** A commit that could not happen. */
 export class ChainError extends Schema.TaggedError<ChainError>()("ChainError", {
   reason: Schema.Literals(["HeadMoved", "Storage"]),
   detail: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect()),
 }) {
   override get message(): string {
     return `source chain: ${this.detail}`
@@ -73,8 +75,16 @@ export interface ChainShape {
   readonly head: (dna: DnaHash, agent: AgentPubKey) => ChainHead | null
   /** A workspace on top of the committed head. Waits for the keystore. */
   readonly open: (dna: DnaHash, agent: AgentPubKey) => Effect.Effect<Workspace, KeystoreError>
-  /** Writes every pending record in one transaction; fails if the head moved since `open`. */
-  readonly commit: (workspace: Workspace) => Effect.Effect<ReadonlyArray<PendingRecord>, ChainError>
+  /**
+   * Writes every pending record of `workspace` (actions and entries). Synchronous and throwing
+   * (`ChainError` with reason `HeadMoved` when the chain's head is no longer the workspace's
+   * base): the commit workflow calls it inside its transaction and then `advance`s the head.
+   */
+  readonly write: (workspace: Workspace) => ReadonlyArray<IntegrationRecord>
+  /** Moves the cached head to a committed workspace's head (after its transaction committed). */
+  readonly advance: (workspace: Workspace) => void
+  /** True when the chain's head is still `workspace.base`. */
+  readonly isCurrent: (workspace: Workspace) => boolean
   /** Records of one chain. Private entries are included: the chain is its author's. */
   readonly query: (
     dna: DnaHash,
@@ -88,8 +98,13 @@ export interface ChainShape {
   ) => Effect.Effect<ReadonlyArray<ChainFault>, StoreError>
   /** Number of actions on a chain. */
   readonly length: (dna: DnaHash, agent: AgentPubKey) => number
-  /** Forgets cached heads of a cell (after its data is deleted). */
+  /** Forgets cached heads of a cell (after a rolled-back transaction). */
   readonly forget: (dna: DnaHash, agent: AgentPubKey) => void
+  /**
+   * Deletes a cell's chain (its actions and the entries no other action carries). Synchronous
+   * and throwing; run it inside the transaction that deletes the cell.
+   */
+  readonly deleteCell: (dna: DnaHash, agent: AgentPubKey) => void
 }
 
 interface ChainRow {
@@ -105,7 +120,6 @@ export const makeChain = Effect.gen(function* () {
   const store = yield* Store
   const hasher = yield* Hasher
   const keystore = yield* Keystore
-  const spaces = yield* Spaces
   const clock = yield* Clock.Clock
   const q = store.prepare
   const selectHead = q(
@@ -120,6 +134,13 @@ export const makeChain = Effect.gen(function* () {
   const countChain = q("SELECT count(*) AS n FROM actions WHERE dna_hash = ? AND author = ?")
   const selectAll = q(
     "SELECT hash, seq, body, signature, entry_hash FROM actions WHERE dna_hash = ? AND author = ? ORDER BY seq",
+  )
+  const selectCellEntries = q(
+    "SELECT DISTINCT entry_hash FROM actions WHERE dna_hash = ? AND author = ? AND entry_hash IS NOT NULL",
+  )
+  const deleteActions = q("DELETE FROM actions WHERE dna_hash = ? AND author = ?")
+  const deleteOrphanEntry = q(
+    "DELETE FROM entries WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM actions WHERE entry_hash = ?)",
   )
   const heads = new Map<string, ChainHead | null>()
   const cellKey = (dna: DnaHash, agent: AgentPubKey) => hashKey(dna) + hashKey(agent)
@@ -151,64 +172,59 @@ export const makeChain = Effect.gen(function* () {
       ? action.deletes_address
       : null
 
-  const commit = Effect.fn("Chain.commit")(function* (workspace: Workspace) {
-    const { dnaHash: dna, agent } = workspace
-    if (workspace.pending.length === 0) return []
-    const current = head(dna, agent)
+  const isCurrent = (workspace: Workspace) => {
+    const current = head(workspace.dnaHash, workspace.agent)
     const base = workspace.base
-    if (
-      !(current === null ? base === null : base !== null && bytesEqual(current.hash, base.hash))
-    ) {
-      return yield* new ChainError({
+    return current === null ? base === null : base !== null && bytesEqual(current.hash, base.hash)
+  }
+
+  const write = (workspace: Workspace): ReadonlyArray<IntegrationRecord> => {
+    const { dnaHash: dna, agent } = workspace
+    if (!isCurrent(workspace)) {
+      throw new ChainError({
         reason: "HeadMoved",
         detail: `the chain of ${
           encodeHashB64(agent)
         } moved while this call ran; nothing was written`,
       })
     }
-    const pending = [...workspace.pending]
-    yield* Effect.try({
-      try: () =>
-        store.transaction(() => {
-          const integrated = []
-          for (const { record, entryPrivate } of pending) {
-            const { action } = record
-            const entryType = action.type === "create" || action.type === "update"
-              ? entryTypeKey(action.entry_type)
-              : null
-            const entryHash = action.type === "create" || action.type === "update"
-              ? action.entry_hash
-              : null
-            const inserted = insertAction.run(
-              record.action_hash,
-              dna,
-              agent,
-              action.action_seq,
-              action.type,
-              action.timestamp,
-              entryHash,
-              entryType,
-              entryPrivate ? 1 : 0,
-              originalOf(action),
-              encodeAction(action),
-              record.signature,
-            )
-            if (record.entry !== null && entryHash !== null) {
-              insertEntry.run(entryHash, encode(record.entry))
-            }
-            integrated.push({ record, entryPrivate, actionId: Number(inserted.lastInsertRowid) })
-          }
-          Effect.runSync(spaces.integrate(dna, integrated))
-        }),
-      catch: (cause) =>
-        new ChainError({
-          reason: "Storage",
-          detail: `commit failed: ${cause instanceof Error ? cause.message : cause}`,
-        }),
-    })
-    heads.set(cellKey(dna, agent), workspace.head)
-    return pending
-  })
+    const written: Array<IntegrationRecord> = []
+    for (const { record, entryPrivate } of workspace.pending) {
+      const { action } = record
+      const entryType = action.type === "create" || action.type === "update"
+        ? entryTypeKey(action.entry_type)
+        : null
+      const entryHash = action.type === "create" || action.type === "update"
+        ? action.entry_hash
+        : null
+      const inserted = insertAction.run(
+        record.action_hash,
+        dna,
+        agent,
+        action.action_seq,
+        action.type,
+        action.timestamp,
+        entryHash,
+        entryType,
+        entryPrivate ? 1 : 0,
+        originalOf(action),
+        encodeAction(action),
+        record.signature,
+      )
+      if (record.entry !== null && entryHash !== null) {
+        insertEntry.run(entryHash, encode(record.entry))
+      }
+      written.push({ record, entryPrivate, actionId: Number(inserted.lastInsertRowid) })
+    }
+    return written
+  }
+
+  const deleteCell = (dna: DnaHash, agent: AgentPubKey) => {
+    const entries = selectCellEntries.all(dna, agent) as Array<{ "entry_hash": Uint8Array }>
+    deleteActions.run(dna, agent)
+    for (const { entry_hash: hash } of entries) deleteOrphanEntry.run(hash, hash)
+    heads.delete(cellKey(dna, agent))
+  }
 
   const query = (dna: DnaHash, agent: AgentPubKey, filter: ChainFilter) =>
     Effect.try({
@@ -295,11 +311,15 @@ export const makeChain = Effect.gen(function* () {
   return Chain.of({
     head,
     open,
-    commit,
+    write,
+    advance: (workspace) =>
+      void heads.set(cellKey(workspace.dnaHash, workspace.agent), workspace.head),
+    isCurrent,
     query,
     verify,
     length: (dna, agent) => (countChain.get(dna, agent) as { n: number }).n,
     forget: (dna, agent) => void heads.delete(cellKey(dna, agent)),
+    deleteCell,
   })
 })
 

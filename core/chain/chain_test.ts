@@ -1,21 +1,14 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { encode } from "../codec/mod.ts"
 import { type DnaHash, Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { Chain, entryTypeKey } from "./mod.ts"
+import { commitBare as commit, type CommitTestServices, runCommitTest } from "./test_support.ts"
 
-const layer = Chain.layer.pipe(
-  Layer.provideMerge(Spaces.layerLocal),
-  Layer.provideMerge(Keystore.layerTest()),
-  Layer.provideMerge(Store.layerMemory),
-  Layer.provideMerge(Hasher.layer),
-)
-
-const run = <A, E>(effect: Effect.Effect<A, E, Chain | Spaces | Keystore | Store | Hasher>) =>
-  Effect.runPromise(effect.pipe(Effect.provide(layer), Effect.scoped) as Effect.Effect<A, E>)
+const run = <A, E>(effect: Effect.Effect<A, E, CommitTestServices>) => runCommitTest(effect)
 
 const postType = { type: "app", "zome_index": 0, "entry_index": 0, visibility: "public" } as const
 const secretType = {
@@ -40,11 +33,11 @@ const setup = Effect.gen(function* () {
     "entry_type": { type: "agent_pub_key" },
     "entry_hash": ws.entryHash(agentEntry),
   }, agentEntry)
-  yield* chain.commit(ws)
+  yield* commit(ws)
   return { hasher, keystore, chain, agent, dna }
 })
 
-Deno.test("Chain.commit writes a linked, signed chain that verifies", async () => {
+Deno.test("Commits.commit writes a linked, signed chain that verifies", async () => {
   await run(Effect.gen(function* () {
     const { chain, agent, dna } = yield* setup
     assertEquals(chain.head(dna, agent)?.seq, 2)
@@ -56,7 +49,7 @@ Deno.test("Chain.commit writes a linked, signed chain that verifies", async () =
       "entry_hash": ws.entryHash(entry),
     }, entry)
     assertEquals(created.record.action.action_seq, 3)
-    yield* chain.commit(ws)
+    yield* commit(ws)
     assertEquals(chain.length(dna, agent), 4)
     assertEquals(yield* chain.verify(dna, agent), [])
     const posts = yield* chain.query(dna, agent, { entryTypes: [entryTypeKey(postType)] })
@@ -67,7 +60,7 @@ Deno.test("Chain.commit writes a linked, signed chain that verifies", async () =
   }))
 })
 
-Deno.test("Chain.commit refuses a workspace whose base head moved", async () => {
+Deno.test("Commits.commit refuses a workspace whose base head moved", async () => {
   await run(Effect.gen(function* () {
     const { chain, agent, dna } = yield* setup
     const a = yield* chain.open(dna, agent)
@@ -75,8 +68,8 @@ Deno.test("Chain.commit refuses a workspace whose base head moved", async () => 
     const entry = { "entry_type": "app", entry: encode(1) } as const
     a.append({ type: "create", "entry_type": postType, "entry_hash": a.entryHash(entry) }, entry)
     b.append({ type: "create", "entry_type": postType, "entry_hash": b.entryHash(entry) }, entry)
-    yield* chain.commit(a)
-    const error = yield* Effect.flip(chain.commit(b))
+    yield* commit(a)
+    const error = yield* Effect.flip(commit(b))
     assertEquals(error.reason, "HeadMoved")
     assertEquals(chain.length(dna, agent), 4)
   }))
@@ -120,7 +113,7 @@ Deno.test("Spaces answers get, get_details and links, hiding private entries fro
       "link_type": 2,
       tag: new Uint8Array([7, 8]),
     }, null)
-    yield* chain.commit(ws)
+    yield* commit(ws)
     const other = yield* keystore.generate
     const byEntry = yield* spaces.get(dna, ws.entryHash(post), other)
     assertEquals(byEntry?.action_hash, created.record.action_hash)
@@ -145,7 +138,7 @@ Deno.test("Spaces answers get, get_details and links, hiding private entries fro
       "deletes_address": created.record.action_hash,
       "deletes_entry_address": ws.entryHash(post),
     }, null)
-    yield* chain.commit(ws2)
+    yield* commit(ws2)
     assertEquals((yield* spaces.getLinks(dna, { base: agent })).length, 0)
     assertEquals(yield* spaces.get(dna, ws.entryHash(post), other), null)
     const details = yield* spaces.getDetails(dna, ws.entryHash(post), other)
@@ -169,7 +162,7 @@ Deno.test("Spaces tracks capability grants and their revocation", async () => {
       grant,
       true,
     )
-    yield* chain.commit(ws)
+    yield* commit(ws)
     assertEquals((yield* spaces.grants(dna, agent, false)).map((g) => g.grant.tag), ["read"])
     const ws2 = yield* chain.open(dna, agent)
     ws2.append({
@@ -177,7 +170,7 @@ Deno.test("Spaces tracks capability grants and their revocation", async () => {
       "deletes_address": created.record.action_hash,
       "deletes_entry_address": ws.entryHash(grant),
     }, null)
-    yield* chain.commit(ws2)
+    yield* commit(ws2)
     assertEquals((yield* spaces.grants(dna, agent, false)).length, 0)
     assertEquals((yield* spaces.grants(dna, agent, true)).length, 1)
   }))

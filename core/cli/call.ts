@@ -14,13 +14,15 @@ import { toJson } from "../admin/json.ts"
 import { parseAllowedOrigins } from "../admin/websocket.ts"
 import {
   cellKey,
+  ConductorClientError,
+  connectWire,
   generateCredentials,
   readCredentialsFile,
   type SigningCredentials,
   signZomeCall,
+  type WireClient,
   writeCredentialsFile,
-} from "../client/signing.ts"
-import { ConductorClientError, connectWire, type WireClient } from "../client/wire_client.ts"
+} from "../client/mod.ts"
 
 /** The help text of `conductor call`. */
 export const CALL_USAGE = `usage: conductor call [options] APP_ID ROLE ZOME FN [PAYLOAD]

@@ -7,7 +7,7 @@
  * @module
  */
 import { Decoder, Encoder } from "@msgpack/msgpack"
-import { toBase64Url } from "../hash/holo_hash.ts"
+import { toBase64Url } from "../hash/mod.ts"
 import { msgpackProblem } from "./check.ts"
 
 const encoder = new Encoder({ ignoreUndefined: true, useBigInt64: false })

@@ -6,20 +6,20 @@
  * @module
  */
 import { Layer } from "effect"
-import { Apps } from "../app/mod.ts"
+import { Apps, Capabilities } from "../app/mod.ts"
 import { Cells } from "../cell/mod.ts"
 import { Chain } from "../chain/mod.ts"
 import type { ConductorConfig } from "../config/mod.ts"
 import { Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
+import { Cascade, Network } from "../network/mod.ts"
 import { Ribosome } from "../ribosome/ribosome.ts"
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { Signals } from "../signals/mod.ts"
-import { Spaces } from "../space/mod.ts"
+import { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
-import { Capabilities } from "../workflow/capabilities.ts"
-import { ZomeCalls } from "../workflow/zome_call.ts"
+import { Commits, ZomeCalls } from "../workflow/mod.ts"
 import { ReceptorsLayer } from "../../receptors/mod.ts"
 
 /** Which storage and keystore the graph uses. */
@@ -35,10 +35,13 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
   return Capabilities.layer.pipe(
     Layer.provideMerge(Apps.layer),
     Layer.provideMerge(ZomeCalls.layer),
+    Layer.provideMerge(Commits.layer),
     Layer.provideMerge(Ribosome.layer),
     Layer.provideMerge(RibosomeStore.layer),
     Layer.provideMerge(Chain.layer),
-    Layer.provideMerge(Spaces.layerLocal),
+    Layer.provideMerge(Cascade.layer),
+    Layer.provideMerge(Network.layerLocal),
+    Layer.provideMerge(Layer.merge(Spaces.layerLocal, Outbox.layer)),
     Layer.provideMerge(options.keystore ?? Keystore.layer),
     Layer.provideMerge(TaskManager.layer),
     Layer.provideMerge(options.store ?? Store.layer),

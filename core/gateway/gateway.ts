@@ -14,7 +14,7 @@ import { cors } from "hono/cors"
 import { Cells } from "../cell/mod.ts"
 import type { ConductorConfigShape } from "../config/mod.ts"
 import { bytesEqual, decodeHashB64, Hasher } from "../hash/mod.ts"
-import { ZomeCalls } from "../workflow/zome_call.ts"
+import { ZomeCalls } from "../workflow/mod.ts"
 import { msgpackToJson, payloadToMsgpack } from "./transcode.ts"
 
 /** Runs an effect with the conductor's services. */

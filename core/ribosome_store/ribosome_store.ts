@@ -13,7 +13,7 @@ import { decode, encode } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import { type DnaHash, encodeHashB64, Hasher, hashKey, type WasmHash } from "../hash/mod.ts"
 import { Store } from "../store/mod.ts"
-import { instrumentWasm, type WasmModuleInfo } from "../ribosome/wasm/instrument.ts"
+import { instrumentWasm, type WasmModuleInfo } from "../wasm/mod.ts"
 import type { DnaFile } from "./dna_file.ts"
 
 /** A wasm or DNA the store cannot accept or load. */

@@ -1,10 +1,10 @@
 /**
- * The `Spaces` service: one DHT space per DNA. This implementation is local-only: every op an
- * agent of this conductor authors is integrated at once into the shared tables, and reads
- * (`get`, `get_details`, `get_links`, `must_get_*`, agent activity, live capability grants) are
- * answered from them, so agents of the same DNA in one conductor see each other's public data.
- * A networked implementation keeps this shape and adds publish/fetch/gossip behind it.
- * It does not author or validate; the source chain and the workflows do.
+ * The `Spaces` service: the local DHT store, one space per DNA. Every op an agent of this
+ * conductor authors is integrated at once, inside the commit transaction, into the shared
+ * tables, and reads (`get`, `get_details`, `get_links`, `must_get_*`, agent activity, live
+ * capability grants) are answered from them, so agents of the same DNA in one conductor see each
+ * other's public data. The ops to publish wait in the `Outbox` (./outbox.ts). It does not author
+ * or validate; the source chain and the workflows do.
  *
  * @module
  */
@@ -81,13 +81,11 @@ export interface IntegrationRecord {
 /** What a space offers. Every method is synchronous underneath; reads never block on I/O. */
 export interface SpacesShape {
   /**
-   * Integrates committed records into the DNA's space (ops, links, grants). Must run inside the
-   * committing transaction.
+   * Integrates committed records into the DNA's space (ops, links, grants). Synchronous and
+   * throwing: the commit workflow calls it inside the commit's SQLite transaction, which rolls
+   * back everything if it throws.
    */
-  readonly integrate: (
-    dna: DnaHash,
-    records: ReadonlyArray<IntegrationRecord>,
-  ) => Effect.Effect<void, StoreError>
+  readonly integrate: (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>) => void
   /** A record by action hash, or the oldest live record of an entry hash. */
   readonly get: (
     dna: DnaHash,
@@ -126,8 +124,13 @@ export interface SpacesShape {
     author: AgentPubKey,
     includeRevoked: boolean,
   ) => Effect.Effect<ReadonlyArray<LiveGrant>, StoreError>
-  /** Forgets what is cached about a cell (after its data was deleted). */
+  /** Forgets what is cached about a cell (after a rolled-back transaction). */
   readonly forget: (dna: DnaHash, author: AgentPubKey) => void
+  /**
+   * Deletes what a cell authored into the space (ops, links, grants). Synchronous and throwing;
+   * run it inside the transaction that deletes the cell, before its chain is deleted.
+   */
+  readonly deleteCell: (dna: DnaHash, author: AgentPubKey) => void
   /** Counts for `storage_info` and metrics. */
   readonly stats: (
     dna: DnaHash,
@@ -201,6 +204,12 @@ export const makeLocalSpaces = Effect.gen(function* () {
     "SELECT coalesce(sum(length(a.body)), 0) + coalesce(sum((SELECT length(e.body) FROM entries e WHERE e.hash = a.entry_hash)), 0) AS n FROM actions a WHERE a.dna_hash = ?",
   )
 
+  const deleteCellOps = q(
+    "DELETE FROM dht_ops WHERE action_id IN (SELECT id FROM actions WHERE dna_hash = ? AND author = ?)",
+  )
+  const deleteCellLinks = q("DELETE FROM links WHERE dna_hash = ? AND author = ?")
+  const deleteCellGrants = q("DELETE FROM cap_grants WHERE dna_hash = ? AND author = ?")
+
   const attempt = <A>(operation: string, f: () => A) =>
     Effect.try({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
 
@@ -227,64 +236,63 @@ export const makeLocalSpaces = Effect.gen(function* () {
   const grantCache = new Map<string, ReadonlyArray<LiveGrant>>()
   const cellKey = (dna: Uint8Array, author: Uint8Array) => hashKey(dna) + hashKey(author)
 
-  const integrate = (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>) =>
-    attempt("Spaces.integrate", () => {
-      for (const { record, entryPrivate, actionId } of records) {
-        const { action, action_hash: hash } = record
-        if (
-          action.type === "update" || action.type === "delete" ||
-          record.entry?.entry_type === "cap_grant"
-        ) {
-          grantCache.delete(cellKey(dna, action.author))
-        }
-        for (const op of opsForAction(action, hash, !entryPrivate)) {
-          insertOp.run(actionId, DHT_OP_TYPES.indexOf(op.type), op.basis, action.timestamp)
-        }
-        switch (action.type) {
-          case "create_link":
-            insertLink.run(
+  const integrate = (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>): void => {
+    for (const { record, entryPrivate, actionId } of records) {
+      const { action, action_hash: hash } = record
+      if (
+        action.type === "update" || action.type === "delete" ||
+        record.entry?.entry_type === "cap_grant"
+      ) {
+        grantCache.delete(cellKey(dna, action.author))
+      }
+      for (const op of opsForAction(action, hash, !entryPrivate)) {
+        insertOp.run(actionId, DHT_OP_TYPES.indexOf(op.type), op.basis, action.timestamp)
+      }
+      switch (action.type) {
+        case "create_link":
+          insertLink.run(
+            hash,
+            dna,
+            action.base_address,
+            action.target_address,
+            action.zome_index,
+            action.link_type,
+            action.tag,
+            action.author,
+            action.timestamp,
+          )
+          break
+        case "delete_link":
+          deleteLink.run(hash, action.link_add_address)
+          break
+        case "create":
+        case "update":
+          if (record.entry?.entry_type === "cap_grant") {
+            const grant = record.entry.entry
+            const access = grant.access
+            insertGrant.run(
               hash,
               dna,
-              action.base_address,
-              action.target_address,
-              action.zome_index,
-              action.link_type,
-              action.tag,
               action.author,
+              grant.tag,
+              access.type,
+              access.type === "unrestricted" ? null : access.value.secret,
+              access.type === "assigned" ? encode(access.value.assignees) : null,
+              encode(grant.functions),
               action.timestamp,
             )
-            break
-          case "delete_link":
-            deleteLink.run(hash, action.link_add_address)
-            break
-          case "create":
-          case "update":
-            if (record.entry?.entry_type === "cap_grant") {
-              const grant = record.entry.entry
-              const access = grant.access
-              insertGrant.run(
-                hash,
-                dna,
-                action.author,
-                grant.tag,
-                access.type,
-                access.type === "unrestricted" ? null : access.value.secret,
-                access.type === "assigned" ? encode(access.value.assignees) : null,
-                encode(grant.functions),
-                action.timestamp,
-              )
-            }
-            // Updating a grant replaces it: the original stops authorising.
-            if (action.type === "update") {
-              revokeGrant.run(action.timestamp, action.original_action_address)
-            }
-            break
-          case "delete":
-            revokeGrant.run(action.timestamp, action.deletes_address)
-            break
-        }
+          }
+          // Updating a grant replaces it: the original stops authorising.
+          if (action.type === "update") {
+            revokeGrant.run(action.timestamp, action.original_action_address)
+          }
+          break
+        case "delete":
+          revokeGrant.run(action.timestamp, action.deletes_address)
+          break
       }
-    })
+    }
+  }
 
   const get = (dna: DnaHash, hash: Uint8Array, viewer: AgentPubKey) =>
     attempt("Spaces.get", () => {
@@ -472,6 +480,12 @@ export const makeLocalSpaces = Effect.gen(function* () {
     agentActivity,
     grants,
     forget: (dna, author) => void grantCache.delete(cellKey(dna, author)),
+    deleteCell: (dna, author) => {
+      deleteCellOps.run(dna, author)
+      deleteCellLinks.run(dna, author)
+      deleteCellGrants.run(dna, author)
+      grantCache.delete(cellKey(dna, author))
+    },
     stats,
   })
 })

@@ -2,8 +2,9 @@
  * DNA registration and cell genesis, the install-time workflows. Registration stores each zome's
  * wasm (metered and compiled), refuses imports the conductor does not provide, asks each
  * integrity zome for its entry and link types (`entry_defs`) and records the resulting
- * `DnaFile`. Genesis runs `genesis_self_check`, then writes, validates and commits the first three
- * actions of a chain (`dna`, `agent_validation_pkg`, the agent key entry). Both are synchronous
+ * `DnaFile`. Genesis runs `genesis_self_check`, then writes the first three actions of a chain
+ * (`dna`, `agent_validation_pkg`, the agent key entry) and commits them through the one commit
+ * workflow (`Commits`: validation, chain, DHT store and outbox in one transaction). Both are synchronous
  * once the keystore is ready and are meant to run inside the installer's transaction.
  *
  * @module
@@ -34,7 +35,8 @@ import {
   type Zome,
 } from "../ribosome_store/mod.ts"
 import type { Entry } from "../types/mod.ts"
-import { InvalidCommit, runValidateCallback, validatePending } from "./validation.ts"
+import { Commits } from "./commit.ts"
+import { InvalidCommit, runValidateCallback } from "./validation.ts"
 
 /** A DNA that cannot be registered, or a genesis that did not pass. */
 export class InstallFailed extends Schema.TaggedError<InstallFailed>()("InstallFailed", {
@@ -218,6 +220,7 @@ export const runGenesis = (
 ) =>
   Effect.gen(function* () {
     const chain = yield* Chain
+    const commits = yield* Commits
     const failed = (detail: string) =>
       new InstallFailed({
         reason: "GenesisFailed",
@@ -266,6 +269,5 @@ export const runGenesis = (
       "entry_type": { type: "agent_pub_key" },
       "entry_hash": ws.entryHash(agentEntry),
     }, agentEntry)
-    yield* Effect.mapError(validatePending(ribosome, cell, ws), (e) => failed(e.detail))
-    yield* Effect.mapError(chain.commit(ws), (e) => failed(e.message))
+    yield* Effect.mapError(commits.commit(cell, ws), (e) => failed(e.message))
   })

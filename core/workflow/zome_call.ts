@@ -13,7 +13,7 @@
  * @module
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Schema } from "effect"
-import { Chain, type Workspace } from "../chain/mod.ts"
+import { Chain, ChainError, type Workspace } from "../chain/mod.ts"
 import { decodeUntrusted, encode, NIL } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import { type AgentPubKey, bytesEqual, encodeHashB64 } from "../hash/mod.ts"
@@ -32,7 +32,8 @@ import { type CoordinatorZome, findZome } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { type CellId, grantAllows, type SignedAction, signedActionWire } from "../types/mod.ts"
-import { InvalidCommit, validatePending } from "./validation.ts"
+import { Commits } from "./commit.ts"
+import { InvalidCommit } from "./validation.ts"
 
 /** Why a zome call failed. Interfaces map reasons to wire error variants. */
 export class ZomeCallError extends Schema.TaggedError<ZomeCallError>()("ZomeCallError", {
@@ -44,6 +45,7 @@ export class ZomeCallError extends Schema.TaggedError<ZomeCallError>()("ZomeCall
     "GuestError",
     "Trap",
     "InvalidCommit",
+    "HeadMoved",
     "InitFailed",
     "DepthExceeded",
     "Internal",
@@ -117,6 +119,7 @@ export const makeZomeCalls = Effect.gen(function* () {
   const keystore = yield* Keystore
   const ribosome = yield* Ribosome
   const tasks = yield* TaskManager
+  const commits = yield* Commits
   const clock = yield* Clock.Clock
   const services = yield* Effect.context<HostFnServices>()
   const runSync = Effect.runSyncExitWith(services)
@@ -170,15 +173,14 @@ export const makeZomeCalls = Effect.gen(function* () {
     ws: Workspace,
   ): ReadonlyArray<SignedAction> | ZomeCallError => {
     if (ws.pending.length === 0) return []
-    const valid = sync(validatePending(ribosome, cell, ws))
-    if (valid instanceof InvalidCommit) return fail("InvalidCommit", valid.detail)
-    if (valid instanceof ZomeCallError) return valid
-    const committed = sync(chain.commit(ws))
-    if (!Array.isArray(committed)) {
-      return committed instanceof ZomeCallError
-        ? committed
-        : fail("Internal", `commit failed: ${String(committed)}`)
+    // The one commit workflow: lock the cell, check the head, validate, write chain + DHT +
+    // outbox in one transaction (./commit.ts).
+    const committed = sync(commits.commit(cell, ws))
+    if (committed instanceof InvalidCommit) return fail("InvalidCommit", committed.detail)
+    if (committed instanceof ChainError) {
+      return fail(committed.reason === "HeadMoved" ? "HeadMoved" : "Internal", committed.detail)
     }
+    if (committed instanceof ZomeCallError) return committed
     return committed.map((p) => signedActionWire(p.record))
   }
 

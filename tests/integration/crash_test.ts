@@ -1,7 +1,7 @@
 /**
  * SIGKILL in the middle of a burst of writing zome calls: after a restart every chain verifies
- * (hash links, signatures, sequence numbers), every call that returned success is present, and
- * no zome call is half-written (each `create_post` writes a post and its two links, or nothing).
+ * (hash links, signatures, sequence numbers), every call that returned success is present with
+ * its DHT ops in the durable outbox, and no zome call is half-written (each `create_post` writes a post and its two links, or nothing).
  *
  * @module
  */
@@ -59,6 +59,19 @@ Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothin
       `acknowledged post ${hash} is missing`,
     )
   }
+  // Every acknowledged post has its DHT ops queued for the network (store_record,
+  // register_agent_activity, store_entry), and no committed action lacks its outbox rows.
+  const queued = db.prepare(
+    "SELECT count(*) AS n FROM actions a JOIN outbox o ON o.id / 16 = a.id WHERE a.hash = ?",
+  )
+  for (const hash of acknowledged) {
+    const { n } = queued.get(decodeHashB64(hash, "action")!) as { n: number }
+    assertEquals(n, 3, `acknowledged post ${hash} has ${n} outbox ops`)
+  }
+  const unqueued = db.prepare(
+    "SELECT count(*) AS n FROM actions a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id / 16 = a.id)",
+  ).get() as { n: number }
+  assertEquals(unqueued.n, 0)
   // No half zome calls: every post create has both of its links.
   const halves = db.prepare(
     `SELECT count(*) AS n FROM actions a WHERE a.type = 'create' AND a.entry_type LIKE 'app:%'

@@ -29,6 +29,7 @@ const TABLES = [
   "links",
   "dht_ops",
   "cap_grants",
+  "outbox",
 ]
 
 /** Row counts of every conductor table: "nothing written" means these do not change. */
@@ -251,6 +252,18 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     assertEquals(after["apps"], before["apps"]! - 1)
     assertEquals(after["cells"], before["cells"]! - 1)
     assert(after["actions"]! < before["actions"]!)
+    assert(after["outbox"]! < before["outbox"]!)
+    // Each service deleted its own rows: no op, link or outbox row outlives its action.
+    const orphans = await conductor.runPromise(
+      Effect.map(Effect.service(Store), (store) =>
+        store.prepare(
+          `SELECT (SELECT count(*) FROM outbox WHERE id / 16 NOT IN (SELECT id FROM actions))
+                + (SELECT count(*) FROM dht_ops WHERE action_id NOT IN (SELECT id FROM actions))
+                + (SELECT count(*) FROM links WHERE create_hash NOT IN (SELECT hash FROM actions))
+             AS n`,
+        ).get() as { n: number }),
+    )
+    assertEquals(orphans.n, 0)
     assertEquals((await run(Effect.flip(service.enable("a1")))).reason, "NotFound")
   })
 

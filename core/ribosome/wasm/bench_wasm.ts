@@ -13,7 +13,7 @@
  * @module
  */
 import createPlugin from "@extism/extism"
-import { inspectWasm, instrumentWasm } from "./instrument.ts"
+import { inspectWasm, instrumentWasm } from "../../wasm/mod.ts"
 import { buildGuest } from "./testdata/build_guest.ts"
 import { wat } from "./testdata/wat.ts"
 import { type CallResult, prepareWasm, type UserHostFunction, WasmPlugin } from "./wasm_plugin.ts"

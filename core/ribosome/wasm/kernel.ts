@@ -28,7 +28,7 @@
  *
  * @module
  */
-import type { FuncType, ValType } from "./instrument.ts"
+import type { FuncType, ValType } from "../../wasm/mod.ts"
 
 /** Import namespace of the kernel. */
 export const EXTISM_ENV = "extism:host/env"

@@ -1,6 +1,6 @@
 /**
  * The ribosome's wasm layer: runs Extism guests in-process with our own kernel, fuel metering
- * and a memory cap, synchronously. `instrument.ts` rewrites modules, `kernel.ts` is the Extism
+ * and a memory cap, synchronously. `../../wasm/` rewrites modules, `kernel.ts` is the Extism
  * kernel (`extism:host/env`), `wasm_plugin.ts` is one guest instance.
  *
  * @module
@@ -23,7 +23,7 @@ export {
   type WasmImport,
   type WasmMemoryLimits,
   type WasmModuleInfo,
-} from "./instrument.ts"
+} from "../../wasm/mod.ts"
 export {
   DEFAULT_MAX_VAR_BYTES,
   EXTISM_ENV,

@@ -22,7 +22,7 @@ import {
   instrumentWasm,
   WASM_PAGE_BYTES,
   type WasmModuleInfo,
-} from "./instrument.ts"
+} from "../../wasm/mod.ts"
 import {
   EXTISM_ENV,
   EXTISM_USER,

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import createPlugin, { type CallContext, type ExtismPluginOptions } from "@extism/extism"
-import { inspectWasm } from "./instrument.ts"
+import { inspectWasm } from "../../wasm/mod.ts"
 import type { LogLevel } from "./kernel.ts"
 import { buildGuest } from "./testdata/build_guest.ts"
 import { wat } from "./testdata/wat.ts"

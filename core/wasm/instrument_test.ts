@@ -7,7 +7,7 @@ import {
   instrumentWasm,
   START_EXPORT,
 } from "./instrument.ts"
-import { wat } from "./testdata/wat.ts"
+import { wat } from "../ribosome/wasm/testdata/wat.ts"
 
 const OPTIONS: InstrumentOptions = { maxMemoryPages: 16, initialFuel: 1_000_000n }
 

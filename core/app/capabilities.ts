@@ -2,22 +2,19 @@
  * Admin-side capability grants (`Capabilities`): writing a grant to a cell's chain
  * (`grant_zome_call_capability`, which `authorizeSigningCredentials` uses), revoking one, and
  * listing an app's grants. A grant is an ordinary chain write: `init` runs first if it has not,
- * then the grant is validated and committed like any zome call's writes. Grant checks on calls
+ * then the grant goes through the one commit workflow (`Commits`) like any zome call's writes. Grant checks on calls
  * are in the zome-call workflow.
  *
  * @module
  */
-import { Context, Effect, Exit, Layer, Schema } from "effect"
-import { Apps } from "../app/mod.ts"
+import { Context, Effect, Layer, Schema } from "effect"
+import { Apps } from "./apps.ts"
 import { Cells } from "../cell/mod.ts"
 import { Chain, type Workspace } from "../chain/mod.ts"
 import { type ActionHash, bytesEqual, encodeHashB64 } from "../hash/mod.ts"
-import type { HostFnServices } from "../ribosome/host_fn/host_fn.ts"
-import { Ribosome } from "../ribosome/ribosome.ts"
 import { type LiveGrant, Spaces } from "../space/mod.ts"
 import type { CapGrant, CellId, Entry } from "../types/mod.ts"
-import { validatePending } from "./validation.ts"
-import { ZomeCalls } from "./zome_call.ts"
+import { Commits, ZomeCalls } from "../workflow/mod.ts"
 
 /** A grant operation that failed. */
 export class CapabilityError extends Schema.TaggedError<CapabilityError>()("CapabilityError", {
@@ -55,11 +52,9 @@ export const makeCapabilities = Effect.gen(function* () {
   const cells = yield* Cells
   const chain = yield* Chain
   const spaces = yield* Spaces
-  const ribosome = yield* Ribosome
+  const commits = yield* Commits
   const zomeCalls = yield* ZomeCalls
   const apps = yield* Apps
-  const services = yield* Effect.context<HostFnServices>()
-  const runSync = Effect.runSyncExitWith(services)
   const error = (reason: CapabilityError["reason"], detail: string) =>
     new CapabilityError({ reason, detail })
 
@@ -78,7 +73,7 @@ export const makeCapabilities = Effect.gen(function* () {
         : Effect.succeed(cell)
     })
 
-  /** Appends one write to a cell's chain, validates and commits it, synchronously. */
+  /** Appends one write to a cell's chain and commits it through the commit workflow. */
   const write = (cellId: CellId, append: (ws: Workspace) => ActionHash) =>
     Effect.gen(function* () {
       const cell = yield* running(cellId)
@@ -86,21 +81,13 @@ export const makeCapabilities = Effect.gen(function* () {
         error("Internal", `init failed: ${e.detail}`))
       const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) =>
         error("Internal", e.message))
-      // Validation and commit run synchronously so nothing interleaves with the head check.
-      const exit = runSync(Effect.gen(function* () {
-        const hash = append(ws)
-        yield* validatePending(ribosome, cell, ws)
-        yield* chain.commit(ws)
-        return hash
-      }))
-      if (Exit.isSuccess(exit)) {
-        return exit.value
-      }
-      const failure = Exit.findErrorOption(exit)
-      return yield* error(
-        failure._tag === "Some" && failure.value._tag === "InvalidCommit" ? "Invalid" : "Internal",
-        failure._tag === "Some" ? failure.value.message : "the grant could not be written",
+      const hash = append(ws)
+      yield* Effect.mapError(
+        commits.commit(cell, ws),
+        (e) =>
+          error(e._tag === "InvalidCommit" ? "Invalid" : "Internal", e.message),
       )
+      return hash
     })
 
   const grant = (cellId: CellId, capGrant: CapGrant) =>
@@ -174,6 +161,6 @@ export const makeCapabilities = Effect.gen(function* () {
 
 /** Admin-side capability grants. */
 export class Capabilities
-  extends Context.Service<Capabilities, CapabilitiesShape>()("conductor/workflow/Capabilities") {
+  extends Context.Service<Capabilities, CapabilitiesShape>()("conductor/app/Capabilities") {
   static readonly layer = Layer.effect(Capabilities, makeCapabilities)
 }
