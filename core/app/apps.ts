@@ -571,11 +571,13 @@ export const makeApps = Effect.gen(function* () {
       }
       return appInfo(rowOf(appId)!)
     })
-    return yield* transactionally(program, () => {
+    const info = yield* transactionally(program, () => {
       for (const [dna, agent] of touched) chain.forget(dna, agent)
       for (const hash of registered) ribosomeStore.forgetDna(hash)
       if (generated !== undefined) keystore.forget(generated)
     })
+    yield* Effect.logInfo(`installed app "${appId}"`)
+    return info
   })
 
   const requireApp = (appId: string) =>
@@ -633,6 +635,7 @@ export const makeApps = Effect.gen(function* () {
       )
     }
     yield* startCells(appId)
+    yield* Effect.logInfo(`enabled app "${appId}"`)
     return appInfo(rowOf(appId)!)
   })
 
@@ -646,6 +649,7 @@ export const makeApps = Effect.gen(function* () {
       "Apps.disable",
       () => updateStatus.run(encode({ type: "disabled", value: { type: "user" } }), appId),
     )
+    yield* Effect.logInfo(`disabled app "${appId}"`)
   })
 
   const dependentsOf = (appId: string) => {
@@ -699,6 +703,7 @@ export const makeApps = Effect.gen(function* () {
         deleteApp.run(appId)
       }))
     yield* Effect.mapError(ribosomeStore.collectGarbage, (e) => appError("Internal", e.detail))
+    yield* Effect.logInfo(`uninstalled app "${appId}"`)
   })
 
   const list = (filter: AppStatusFilter | null) =>

@@ -102,6 +102,15 @@ function lineOf(
   return line
 }
 
+/** The 1-based line of the key at `keyPath` in YAML `text`, or `null` when the text has none. */
+export function configKeyLine(
+  text: string,
+  keyPath: ReadonlyArray<string | number>,
+): number | null {
+  const counter = new YAML.LineCounter()
+  return lineOf(YAML.parseDocument(text, { lineCounter: counter }), counter, keyPath)
+}
+
 /** The keys a mapping at `keyPath` may have, or `undefined` when any key is allowed there. */
 function allowedKeys(keyPath: ReadonlyArray<PropertyKey>): ReadonlyArray<string> | undefined {
   let ast: SchemaAST.AST = ConductorConfigSchema.ast
