@@ -27,6 +27,7 @@ import { checkPorts, ConductorConfig, EMBEDDED_DEFAULT } from "./core/config/mod
 import { Chain } from "./core/chain/mod.ts"
 import { Hasher } from "./core/hash/mod.ts"
 import { Keystore } from "./core/keystore/mod.ts"
+import { launcherGone } from "./core/runtime/launcher_watch.ts"
 import { LoggingLayer } from "./core/runtime/logging.ts"
 import { runMain } from "./core/runtime/run_main.ts"
 import { Spaces } from "./core/space/mod.ts"
@@ -104,11 +105,20 @@ const runConductor = (config: Option.Option<string>) =>
       Layer.provide(Layer.succeedContext(Context.merge(configContext, logging))),
     )
     const context = yield* Layer.build(conductor)
-    return yield* Context.get(context, Keystore).ready.pipe(
+    const running = Context.get(context, Keystore).ready.pipe(
       Effect.andThen(logged(Effect.logInfo("keystore unlocked"))),
       Effect.andThen(Effect.never),
       Effect.onInterrupt(() => logged(Effect.logInfo("conductor stopping: closing interfaces"))),
     )
+    // `npx … task start &` then `kill $!` kills npx alone; its going away stops us too.
+    const orphaned = launcherGone.pipe(
+      Effect.flatMap((gone) =>
+        logged(Effect.logInfo(
+          `conductor stopping: process ${gone.pid} that launched it (${gone.command}) is gone`,
+        ))
+      ),
+    )
+    return yield* Effect.raceFirst(running, orphaned)
   }))
 
 const run = Command.make("run", { config: configFlag }, ({ config }) => runConductor(config)).pipe(
