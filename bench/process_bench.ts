@@ -2,7 +2,10 @@
  * Benchmarks of the conductor as a process:
  * - start to admin ready: from spawning `conductor run` to the first successful `GET /health`
  *   (median of several starts), from source and from the bundle `deno task compile` builds the
- *   single executable from;
+ *   single executable from; with the CPU time the process had used by then (all its threads,
+ *   from `/proc`), and, started in turn with it, a bare `Deno.serve` answering `/health` as the
+ *   baseline (the machine is shared: the ratio to it moves less than either). A second argument
+ *   names another bundle to start in turn as well (`startup OTHER.js`: before/after a change);
  * - resident memory with 10 forum apps installed, enabled and called.
  * Prints one JSON line per result; `bench/run.ts` collects them.
  *
@@ -29,11 +32,31 @@ function freePort(): number {
   return port
 }
 
-/** Spawns a conductor on a known port and resolves once /health answers; returns ms. */
+/** A bare Deno HTTP server answering `/health`: the floor under any start to ready. */
+const BARE_SERVER =
+  'Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.args[0]), onListen() {} }, () => new Response("ok"))\n'
+
+/** CPU time a process has used so far, in ms, summed over its threads (Linux; NaN elsewhere). */
+function cpuMs(pid: number): number {
+  try {
+    let ns = 0
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      ns += Number(Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`).split(" ")[0])
+    }
+    return ns / 1e6
+  } catch {
+    return NaN
+  }
+}
+
+/**
+ * Spawns a conductor (or, for the `.bare.js` baseline, the bare server) on a known port and
+ * resolves once /health answers; returns wall ms and the CPU ms used by then.
+ */
 async function startOnce(
   entry: string,
   dir: string,
-): Promise<{ ms: number; child: Deno.ChildProcess; http: string }> {
+): Promise<{ ms: number; cpu: number; child: Deno.ChildProcess; http: string }> {
   const port = freePort()
   const config = await writeConfig(dir, "")
   await Deno.writeTextFile(
@@ -41,6 +64,7 @@ async function startOnce(
     (await Deno.readTextFile(config)).replace("  port: 0", `  port: ${port}`),
   )
   const http = `http://127.0.0.1:${port}`
+  const bare = entry.endsWith(".bare.js")
   const start = performance.now()
   const child = new Deno.Command(Deno.execPath(), {
     // A bundle needs no deno.json; the source entry needs the repository's import map.
@@ -49,9 +73,7 @@ async function startOnce(
       "-A",
       entry.endsWith(".js") ? "--no-config" : `--config=${ROOT}deno.json`,
       entry,
-      "run",
-      "--config",
-      config,
+      ...(bare ? [String(port)] : ["run", "--config", config]),
     ],
     cwd: dir,
     stdout: "null",
@@ -67,7 +89,7 @@ async function startOnce(
       await r.body?.cancel()
       return r.ok
     }, () => false)
-    if (ok) return { ms: performance.now() - start, child, http }
+    if (ok) return { ms: performance.now() - start, cpu: cpuMs(child.pid), child, http }
     if (exited) {
       const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer())
       throw new Error(
@@ -78,24 +100,34 @@ async function startOnce(
   }
 }
 
-async function startup(label: string, entry: string) {
-  const samples: Array<number> = []
-  for (let i = 0; i < 7; i++) {
-    const dir = await Deno.makeTempDir()
-    const { ms, child } = await startOnce(entry, dir)
-    samples.push(ms)
-    child.kill("SIGTERM")
-    await child.status
-    await Deno.remove(dir, { recursive: true })
+/** Starts each entry in turn, `rounds` times; emits each one's medians and its ratio to the first. */
+async function startup(entries: ReadonlyArray<{ label: string; entry: string }>, rounds = 9) {
+  const samples = entries.map(() => ({ ms: [] as Array<number>, cpu: [] as Array<number> }))
+  for (let i = 0; i < rounds; i++) {
+    for (const [n, { entry }] of entries.entries()) {
+      const dir = await Deno.makeTempDir()
+      const { ms, cpu, child } = await startOnce(entry, dir)
+      samples[n]!.ms.push(ms)
+      samples[n]!.cpu.push(cpu)
+      child.kill("SIGTERM")
+      await child.status
+      await Deno.remove(dir, { recursive: true })
+    }
   }
-  emit({
-    name: `start to admin ready (${label}), median`,
-    value: median(samples),
-    unit: "ms",
-    detail: `7 starts: ${
-      samples.map((s) => s.toFixed(0)).join(", ")
-    } ms; spawn to first HTTP 200, empty data folder`,
-  })
+  const floor = median(samples[0]!.ms)
+  for (const [n, { label }] of entries.entries()) {
+    const { ms, cpu } = samples[n]!
+    emit({
+      name: `start to admin ready (${label}), median`,
+      value: median(ms),
+      unit: "ms",
+      detail: `${rounds} starts in turn with the others: ${
+        ms.map((s) => s.toFixed(0)).join(", ")
+      } ms; CPU by then ${median(cpu).toFixed(0)} ms; ${
+        (median(ms) / floor).toFixed(2)
+      }× the bare Deno.serve; spawn to first HTTP 200, empty data folder`,
+    })
+  }
 }
 
 async function memory(entry: string) {
@@ -161,8 +193,15 @@ if (import.meta.main) {
   const bundle = `${ROOT}dist/conductor.js`
   const only = Deno.args[0]
   if (only === undefined || only === "startup") {
-    await startup("bundle, as the executable runs it", bundle)
-    await startup("from source", `${ROOT}main.ts`)
+    const bare = `${await Deno.makeTempDir()}/server.bare.js`
+    await Deno.writeTextFile(bare, BARE_SERVER)
+    const other = Deno.args[1]
+    await startup([
+      { label: "bare Deno.serve, the baseline", entry: bare },
+      { label: "bundle, as the executable runs it", entry: bundle },
+      ...(other === undefined ? [] : [{ label: `other bundle ${other}`, entry: other }]),
+      { label: "from source", entry: `${ROOT}main.ts` },
+    ])
   }
   if (only === undefined || only === "memory") await memory(bundle)
 }

@@ -304,11 +304,13 @@ export function makeInstall(ctx: AppContext) {
       }
       return appInfo(rowOf(appId)!)
     })
-    return yield* transactionally(program, () => {
+    const info = yield* transactionally(program, () => {
       for (const [dna, agent] of touched) chain.forget(dna, agent)
       for (const hash of registered) ribosomeStore.forgetDna(hash)
       if (generated !== undefined) keystore.forget(generated)
     })
+    yield* Effect.logInfo(`installed app "${appId}"`)
+    return info
   })
 
   return { install }

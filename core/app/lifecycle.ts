@@ -59,6 +59,7 @@ export function makeLifecycle(ctx: AppContext) {
       )
     }
     yield* startCells(appId)
+    yield* Effect.logInfo(`enabled app "${appId}"`)
     return appInfo(rowOf(appId)!)
   })
 
@@ -72,6 +73,7 @@ export function makeLifecycle(ctx: AppContext) {
       "Apps.disable",
       () => updateStatus.run(encode({ type: "disabled", value: { type: "user" } }), appId),
     )
+    yield* Effect.logInfo(`disabled app "${appId}"`)
   })
 
   const uninstall = Effect.fn("Apps.uninstall")(function* (appId: string, force: boolean) {
@@ -92,6 +94,7 @@ export function makeLifecycle(ctx: AppContext) {
         deleteApp.run(appId)
       }))
     yield* Effect.mapError(ribosomeStore.collectGarbage, (e) => appError("Internal", e.detail))
+    yield* Effect.logInfo(`uninstalled app "${appId}"`)
   })
 
   const provideMemproofs = Effect.fn("Apps.provideMemproofs")(function* (

@@ -24,35 +24,21 @@ import {
   writeCredentialsFile,
 } from "../client/mod.ts"
 
-/** The help text of `conductor call`. */
-export const CALL_USAGE = `usage: conductor call [options] APP_ID ROLE ZOME FN [PAYLOAD]
+/** The description `conductor call --help` shows above its flags. */
+export const CALL_DESCRIPTION =
+  `Call zome function FN of zome ZOME in role ROLE (or clone "ROLE.N") of app APP on a running
+conductor, through its admin and app websockets, and print the result as JSON.
 
-Calls zome function FN of zome ZOME in role ROLE (or clone "ROLE.N") of app APP_ID on a running
-conductor, through its admin and app websockets, and prints the result as JSON.
-
-PAYLOAD is JSON (default: null). Strings that are HoloHashes ("uhC…") are sent as hashes (bytes);
-in the result, hashes are printed as "uhC…" strings and other bytes as base64url.
+JSON is the payload (default: null). Strings that are HoloHashes ("uhC…") are sent as hashes
+(bytes); in the result, hashes are printed as "uhC…" strings and other bytes as base64url.
 
 What it does, as a script with @holochain/client would:
-  1. admin websocket: issue a single-use app token for APP_ID; find an app interface that admits
-     ORIGIN and APP_ID (or attach one, bound to APP_ID, which the conductor keeps);
+  1. admin websocket: issue a single-use app token for APP; find an app interface that admits
+     the origin and APP (or attach one, bound to APP, which the conductor keeps);
   2. grant a capability to a new signing key (only ZOME/FN, unless --credentials is given);
   3. app websocket: authenticate, app_info, and a signed call_zome.
 
-options:
-  --admin-port PORT      admin websocket port (default 4444)
-  --host HOST            conductor host (default localhost)
-  --origin ORIGIN        Origin header on both websockets (default conductor-cli)
-  --app-port PORT        use this app interface instead of looking one up
-  --credentials FILE     keep signing credentials in FILE (mode 0600) and reuse them: one
-                         capability grant (all functions) per cell instead of one per call
-  --timeout MS           how long to wait for each answer (default 30000)
-
-exit status: 0 on success; 1 with "conductor: <error variant>: <message>" on stderr otherwise.
-
-example:
-  conductor call --admin-port 4444 forum forum forum create_post '{"title":"hi","body":"…"}'
-`
+Exit status: 0 on success; 1 with "conductor: <error variant>: <message>" on stderr otherwise.`
 
 /** Parsed `conductor call` arguments. */
 export interface CallOptions {

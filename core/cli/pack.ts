@@ -4,14 +4,30 @@
  *
  * @module
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, Schema } from "effect"
 import { packDirectory } from "../bundle/mod.ts"
 import { Hasher } from "../hash/mod.ts"
+
+/** A zome's `.wasm` is not there: the zomes have not been built. */
+export class WasmNotBuilt
+  extends Schema.TaggedError<WasmNotBuilt>()("WasmNotBuilt", { detail: Schema.String }) {
+  override get message(): string {
+    return this.detail
+  }
+}
 
 /** Packs `dir`. */
 export const packCommand = (dir: string, outPath: string | undefined) =>
   Effect.gen(function* () {
-    const result = yield* packDirectory(dir, outPath === undefined ? {} : { outPath })
+    const result = yield* packDirectory(dir, outPath === undefined ? {} : { outPath }).pipe(
+      Effect.mapError((error) =>
+        error.reason._tag === "ResourceMissing" && error.reason.resource.endsWith(".wasm")
+          ? new WasmNotBuilt({
+            detail: `${error.message}; build the zomes first: npx -y deno@2.9.6 task build:wasm`,
+          })
+          : error
+      ),
+    )
     yield* Console.log(`wrote ${result.path} (${result.kind}, ${result.bytes.length} bytes)`)
     for (const dna of result.dnas) {
       yield* Console.log(

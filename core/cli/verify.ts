@@ -8,6 +8,7 @@
  * @module
  */
 import { Console, Effect, Schema } from "effect"
+import * as path from "node:path"
 import { Chain } from "../chain/mod.ts"
 import { type AgentPubKey, type DnaHash, encodeHashB64 } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
@@ -18,6 +19,43 @@ export class VerifyFailed
   extends Schema.TaggedError<VerifyFailed>()("VerifyFailed", { faults: Schema.Number }) {
   override get message(): string {
     return `${this.faults} problem(s) found`
+  }
+}
+
+/** The data folder holds no conductor database, so there is nothing to verify. */
+export class NothingToVerify
+  extends Schema.TaggedError<NothingToVerify>()("NothingToVerify", { detail: Schema.String }) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * Fails with `NothingToVerify` unless `dataDirPath` holds a conductor database, so that verify
+ * never creates a data folder or a database (the store's file is `conductor.sqlite3`).
+ */
+export const requireDatabase = (dataDirPath: string, configSource: string) =>
+  Effect.suspend(() => {
+    const file = path.join(dataDirPath, "conductor.sqlite3")
+    const missing = !isFile(dataDirPath, "dir")
+      ? `no data folder at ${dataDirPath}`
+      : !isFile(file, "file")
+      ? `no conductor database in ${dataDirPath}`
+      : undefined
+    return missing === undefined ? Effect.void : Effect.fail(
+      new NothingToVerify({
+        detail: `${missing} (data_dir of ${configSource}); nothing to verify, and nothing was ` +
+          "created. Point --config at the conductor's config.",
+      }),
+    )
+  })
+
+function isFile(file: string, kind: "dir" | "file"): boolean {
+  try {
+    const info = Deno.statSync(file)
+    return kind === "dir" ? info.isDirectory : info.isFile
+  } catch {
+    return false
   }
 }
 

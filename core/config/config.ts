@@ -1,29 +1,55 @@
 /**
  * The `ConductorConfig` service: `conductor.yaml` read once, decoded with Effect Schema, relative
  * paths resolved, and the keystore passphrase looked up. This is the only module that reads the
- * environment. Every failure is a `ConfigError` naming the file, the key path and the line.
+ * environment. Every failure is a `ConfigError` naming the file and, for each problem found (all
+ * of them at once), the key path and the key's line; a misspelt key gets a "did you mean".
  *
  * @module
  */
-import { Context, Effect, Layer, Redacted, Schema, SchemaIssue } from "effect"
+import { Context, Effect, Layer, Redacted, Schema, SchemaAST, SchemaIssue } from "effect"
+import { distance } from "fastest-levenshtein"
 import * as path from "node:path"
 import * as YAML from "yaml"
 import { type ConductorConfigData, ConductorConfigSchema } from "./schema.ts"
 
-/** A configuration that could not be read or does not fit the schema. */
+/** One problem in a config: where it is and what is wrong. */
+export const ConfigProblem = Schema.Struct({
+  /** Dotted key path of the offending value (`admin_interfaces.0.driver.port`); empty for the whole file. */
+  keyPath: Schema.String,
+  /** 1-based line of the offending key, when known. */
+  line: Schema.NullOr(Schema.Number),
+  detail: Schema.String,
+})
+export type ConfigProblem = typeof ConfigProblem.Type
+
+/**
+ * A configuration that could not be read or does not fit the schema. It carries every problem
+ * found (`problems`, in line order); `keyPath`, `line` and `detail` are the first one's.
+ */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
   /** The config file, or `<embedded default>`. */
   file: Schema.String,
-  /** Dotted key path of the offending value (`admin_interfaces.0.driver.port`); empty for the whole file. */
   keyPath: Schema.String,
-  /** 1-based line of the offending value, when known. */
   line: Schema.NullOr(Schema.Number),
   detail: Schema.String,
+  problems: Schema.Array(ConfigProblem),
 }) {
+  /** An error from one or more problems (at least one). */
+  static fromProblems(file: string, problems: ReadonlyArray<ConfigProblem>): ConfigError {
+    const sorted = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    const first = sorted[0] ?? { keyPath: "", line: null, detail: "invalid" }
+    return new ConfigError({ file, ...first, problems: sorted })
+  }
+
   override get message(): string {
-    const where = this.line === null ? this.file : `${this.file}:${this.line}`
-    const key = this.keyPath === "" ? "" : ` at ${this.keyPath}`
-    return `invalid config ${where}${key}: ${this.detail}`
+    const at = (p: ConfigProblem) => {
+      const where = p.line === null ? this.file : `${this.file}:${p.line}`
+      return `${where}${p.keyPath === "" ? "" : ` at ${p.keyPath}`}: ${p.detail}`
+    }
+    if (this.problems.length <= 1) return `invalid config ${at(this)}`
+    return `invalid config ${this.file}, ${this.problems.length} problems:\n${
+      this.problems.map((p) => `  ${at(p)}`).join("\n")
+    }`
   }
 }
 
@@ -49,18 +75,97 @@ interface ResolveEnv {
   readonly readFile: (file: string) => string | undefined
 }
 
+/** The 1-based line of the key at `keyPath` (of its nearest existing parent when it is missing). */
 function lineOf(
   doc: YAML.Document,
   counter: YAML.LineCounter,
   keyPath: ReadonlyArray<PropertyKey>,
-) {
-  // Walk up until a node exists: a missing key is reported at its parent's line.
-  for (let n = keyPath.length; n >= 0; n--) {
-    const node = doc.getIn(keyPath.slice(0, n), true)
-    if (YAML.isNode(node) && node.range) return counter.linePos(node.range[0]).line
-    if (n === 0 && doc.contents?.range) return counter.linePos(doc.contents.range[0]).line
+): number | null {
+  const lineAt = (offset: number) => counter.linePos(offset).line
+  let node: unknown = doc.contents
+  let line = YAML.isNode(node) && node.range ? lineAt(node.range[0]) : null
+  for (const segment of keyPath) {
+    if (YAML.isMap(node)) {
+      const pair = node.items.find((p) => (YAML.isScalar(p.key) ? p.key.value : p.key) === segment)
+      if (pair === undefined) break
+      if (YAML.isNode(pair.key) && pair.key.range) line = lineAt(pair.key.range[0])
+      node = pair.value
+    } else if (YAML.isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment]
+      if (!YAML.isNode(item) || !item.range) break
+      line = lineAt(item.range[0])
+      node = item
+    } else {
+      break
+    }
   }
-  return null
+  return line
+}
+
+/** The 1-based line of the key at `keyPath` in YAML `text`, or `null` when the text has none. */
+export function configKeyLine(
+  text: string,
+  keyPath: ReadonlyArray<string | number>,
+): number | null {
+  const counter = new YAML.LineCounter()
+  return lineOf(YAML.parseDocument(text, { lineCounter: counter }), counter, keyPath)
+}
+
+/** The keys a mapping at `keyPath` may have, or `undefined` when any key is allowed there. */
+function allowedKeys(keyPath: ReadonlyArray<PropertyKey>): ReadonlyArray<string> | undefined {
+  let ast: SchemaAST.AST = ConductorConfigSchema.ast
+  const objectsIn = (node: SchemaAST.AST): SchemaAST.Objects | undefined =>
+    SchemaAST.isObjects(node)
+      ? node
+      : SchemaAST.isUnion(node)
+      ? node.types.map(objectsIn).find((o) => o !== undefined)
+      : undefined
+  const arraysIn = (node: SchemaAST.AST): SchemaAST.Arrays | undefined =>
+    SchemaAST.isArrays(node)
+      ? node
+      : SchemaAST.isUnion(node)
+      ? node.types.map(arraysIn).find((a) => a !== undefined)
+      : undefined
+  for (const segment of keyPath) {
+    const arrays: SchemaAST.Arrays | undefined = typeof segment === "number"
+      ? arraysIn(ast)
+      : undefined
+    if (arrays !== undefined) {
+      const element: SchemaAST.AST | undefined = arrays.elements[segment as number] ??
+        arrays.rest[0]
+      if (element === undefined) return undefined
+      ast = element
+      continue
+    }
+    const objects = objectsIn(ast)
+    if (objects === undefined) return undefined
+    const property = objects.propertySignatures.find((p) => p.name === segment)
+    if (property !== undefined) {
+      ast = property.type
+    } else if (objects.indexSignatures[0] !== undefined) {
+      ast = objects.indexSignatures[0].type
+    } else {
+      return undefined
+    }
+  }
+  const objects = objectsIn(ast)
+  if (objects === undefined || objects.indexSignatures.length > 0) return undefined
+  return objects.propertySignatures.map((p) => String(p.name))
+}
+
+/** "unknown key" with the closest allowed key when one is near enough to be a typo. */
+function unknownKey(key: string, allowed: ReadonlyArray<string>): string {
+  const near = allowed
+    .map((candidate) => ({ candidate, d: distance(key, candidate) }))
+    .filter(({ candidate, d }) =>
+      d <= Math.max(2, Math.floor(key.length / 3)) ||
+      (key.length >= 3 && (candidate.startsWith(key) || key.startsWith(candidate)))
+    )
+    .sort((a, b) => a.d - b.d)[0]
+  const hint = near === undefined
+    ? `; allowed here: ${allowed.join(", ")}`
+    : `; did you mean "${near.candidate}"?`
+  return `unknown key "${key}"${hint}`
 }
 
 /** Adds the offending value to a message when it is a short scalar. */
@@ -92,41 +197,45 @@ export function parseConfig(
       prettyErrors: false,
       uniqueKeys: true,
     })
-    const parseError = doc.errors[0]
-    if (parseError !== undefined) {
-      return yield* new ConfigError({
-        file: source,
-        keyPath: "",
-        line: counter.linePos(parseError.pos[0]).line,
-        detail: parseError.message.split("\n")[0] ?? parseError.message,
-      })
+    if (doc.errors.length > 0) {
+      return yield* ConfigError.fromProblems(
+        source,
+        doc.errors.map((e) => ({
+          keyPath: "",
+          line: counter.linePos(e.pos[0]).line,
+          detail: e.message.split("\n")[0] ?? e.message,
+        })),
+      )
     }
     const raw = doc.toJS() ?? {}
     if (typeof raw !== "object" || Array.isArray(raw)) {
-      return yield* new ConfigError({
-        file: source,
-        keyPath: "",
-        line: 1,
-        detail: "the config must be a YAML mapping",
-      })
+      return yield* ConfigError.fromProblems(source, [
+        { keyPath: "", line: 1, detail: "the config must be a YAML mapping" },
+      ])
     }
-    const data = yield* decode(raw, { onExcessProperty: "error", errors: "first" }).pipe(
-      Effect.mapError((error) => {
-        const issue = formatter(error.issue).issues[0]
-        const keyPath: ReadonlyArray<PropertyKey> = (issue?.path ?? []).map((p) =>
-          typeof p === "object" && p !== null && "key" in p ? p.key : p
+    // Every problem at once, each on its key's line; an unknown key names the closest known one.
+    const data = yield* decode(raw, { onExcessProperty: "error", errors: "all" }).pipe(
+      Effect.mapError((error) =>
+        ConfigError.fromProblems(
+          source,
+          formatter(error.issue).issues.map((issue) => {
+            const keyPath: ReadonlyArray<PropertyKey> = (issue.path ?? []).map((p) =>
+              typeof p === "object" && p !== null && "key" in p ? p.key : p
+            )
+            const key = keyPath.at(-1)
+            const allowed = typeof key === "string" ? allowedKeys(keyPath.slice(0, -1)) : undefined
+            const detail =
+              key !== undefined && allowed !== undefined && !allowed.includes(String(key))
+                ? unknownKey(String(key), allowed)
+                : withLines(withActual(issue.message, doc.getIn(keyPath)), doc, counter)
+            return {
+              keyPath: keyPath.map(String).join("."),
+              line: lineOf(doc, counter, keyPath),
+              detail,
+            }
+          }),
         )
-        return new ConfigError({
-          file: source,
-          keyPath: keyPath.map(String).join("."),
-          line: lineOf(doc, counter, keyPath),
-          detail: withLines(
-            withActual(issue?.message ?? error.message, doc.getIn(keyPath)),
-            doc,
-            counter,
-          ),
-        })
-      }),
+      ),
     )
     const baseDir = source === EMBEDDED_DEFAULT
       ? resolve.cwd
@@ -137,12 +246,11 @@ export function parseConfig(
       const file = path.resolve(baseDir, data.keystore.passphrase_file)
       const content = resolve.readFile(file)
       if (content === undefined) {
-        return yield* new ConfigError({
-          file: source,
+        return yield* ConfigError.fromProblems(source, [{
           keyPath: "keystore.passphrase_file",
           line: lineOf(doc, counter, ["keystore", "passphrase_file"]),
           detail: `cannot read passphrase file ${file}`,
-        })
+        }])
       }
       passphrase = content.split(/\r?\n/)[0] ?? ""
     }
@@ -180,12 +288,11 @@ export class ConductorConfig extends Context.Service<ConductorConfig, ConductorC
         const text = yield* Effect.try({
           try: () => Deno.readTextFileSync(file),
           catch: (cause) =>
-            new ConfigError({
-              file,
+            ConfigError.fromProblems(file, [{
               keyPath: "",
               line: null,
               detail: cause instanceof Deno.errors.NotFound ? "file not found" : String(cause),
-            }),
+            }]),
         })
         return ConductorConfig.of(yield* parseConfig(text, file, denoResolve))
       }),

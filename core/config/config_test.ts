@@ -76,3 +76,58 @@ Deno.test("parseConfig reads the passphrase from the named environment variable"
   assert(Exit.isSuccess(exit))
   assertEquals(exit.value.passphrase && Redacted.value(exit.value.passphrase), "s3cret")
 })
+
+Deno.test("parseConfig reports every problem at once, each on its key's line, in line order", () => {
+  const exit = parse(
+    "ribosome:\n  fuel: 5\nhttp:\n  prot: 3\n  port: 99999\nlog:\n  level: loud\nstorgae:\n  x: 1\n",
+  )
+  const error = Exit.findErrorOption(exit)
+  assert(error._tag === "Some")
+  assertEquals(
+    error.value.problems.map((p) => [p.line, p.keyPath]),
+    [[2, "ribosome.fuel"], [4, "http.prot"], [5, "http.port"], [7, "log.level"], [8, "storgae"]],
+  )
+  const lines = error.value.message.split("\n")
+  assertEquals(lines[0], "invalid config /etc/conductor/conductor.yaml, 5 problems:")
+  assertEquals(lines.length, 6)
+})
+
+Deno.test("parseConfig suggests the closest allowed key for a misspelt one", () => {
+  const detail = (text: string) => {
+    const error = Exit.findErrorOption(parse(text))
+    assert(error._tag === "Some")
+    return error.value.detail
+  }
+  assertEquals(detail("http:\n  prot: 3\n"), 'unknown key "prot"; did you mean "port"?')
+  assertEquals(
+    detail("ribosome:\n  fuel: 5\n"),
+    'unknown key "fuel"; did you mean "fuel_per_call"?',
+  )
+  assertEquals(detail("storgae: {}\n"), 'unknown key "storgae"; did you mean "storage"?')
+  assertEquals(
+    detail(
+      "admin_interfaces:\n  - driver:\n      type: websocket\n      port: 1\n      alowed_origins: '*'\n",
+    ),
+    'unknown key "alowed_origins"; did you mean "allowed_origins"?',
+  )
+  assertEquals(
+    detail("log:\n  zzzzzzzz: 1\n"),
+    'unknown key "zzzzzzzz"; allowed here: level, format',
+  )
+})
+
+Deno.test("parseConfig puts a problem under a block mapping on the key's line, not the value's", () => {
+  const error = Exit.findErrorOption(parse("data_dir: x\nhtpp:\n  port: 1\n"))
+  assert(error._tag === "Some")
+  assertEquals(error.value.line, 2)
+  assertEquals(error.value.keyPath, "htpp")
+})
+
+Deno.test("parseConfig reports a missing required key at its parent's line", () => {
+  const error = Exit.findErrorOption(
+    parse("admin_interfaces:\n  - driver:\n      type: websocket\n"),
+  )
+  assert(error._tag === "Some")
+  assertEquals(error.value.keyPath, "admin_interfaces.0.driver.port")
+  assertEquals(error.value.line, 2)
+})

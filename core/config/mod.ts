@@ -7,9 +7,11 @@ export {
   ConductorConfig,
   type ConductorConfigShape,
   ConfigError,
+  ConfigProblem,
   EMBEDDED_DEFAULT,
   parseConfig,
 } from "./config.ts"
+export { checkPorts } from "./ports.ts"
 export * from "./schema.ts"
 export * from "./receptors_schema.ts"
 export { CONFIG_TEMPLATE } from "./template.ts"

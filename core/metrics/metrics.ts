@@ -1,7 +1,7 @@
 /**
- * The conductor's metrics, as Effect `Metric`s, and their Prometheus text exposition. Owns the
- * metric names and labels; services record into them, `/metrics` renders them. It does not
- * decide what is measured where: callers do.
+ * The conductor's metrics, as Effect `Metric`s, and their Prometheus text exposition (effect's
+ * `PrometheusMetrics` formatter). Owns the metric names and labels; services record into them,
+ * `/metrics` renders them. It does not decide what is measured where: callers do.
  *
  * @module
  */
@@ -121,99 +121,10 @@ export const recordProcessMemory: Effect.Effect<void> = Effect.suspend(() => {
   ], { discard: true })
 })
 
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
-}
-
-function labels(
-  attributes: Readonly<Record<string, string>> | undefined,
-  extra: ReadonlyArray<[string, string]> = [],
-) {
-  const pairs = [...Object.entries(attributes ?? {}), ...extra]
-  return pairs.length === 0
-    ? ""
-    : `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`
-}
-
-function formatNumber(value: number | bigint): string {
-  if (typeof value === "bigint") return value.toString()
-  if (value === Infinity) return "+Inf"
-  if (value === -Infinity) return "-Inf"
-  return Number.isNaN(value) ? "NaN" : String(value)
-}
-
-/** Renders metric snapshots in the Prometheus text format (version 0.0.4). */
-export function renderPrometheus(snapshots: ReadonlyArray<Metric.Metric.Snapshot>): string {
-  const byName = new Map<string, Array<Metric.Metric.Snapshot>>()
-  for (const snapshot of snapshots) {
-    const list = byName.get(snapshot.id) ?? []
-    list.push(snapshot)
-    byName.set(snapshot.id, list)
-  }
-  const lines: Array<string> = []
-  for (const [name, list] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
-    const first = list[0]!
-    const type = first.type === "Counter"
-      ? "counter"
-      : first.type === "Gauge"
-      ? "gauge"
-      : first.type === "Histogram"
-      ? "histogram"
-      : first.type === "Summary"
-      ? "summary"
-      : "counter"
-    if (first.description) lines.push(`# HELP ${name} ${first.description.replace(/\n/g, " ")}`)
-    lines.push(`# TYPE ${name} ${type}`)
-    for (const snapshot of list) {
-      switch (snapshot.type) {
-        case "Counter":
-          lines.push(`${name}${labels(snapshot.attributes)} ${formatNumber(snapshot.state.count)}`)
-          break
-        case "Gauge":
-          lines.push(`${name}${labels(snapshot.attributes)} ${formatNumber(snapshot.state.value)}`)
-          break
-        case "Histogram": {
-          for (const [boundary, count] of snapshot.state.buckets) {
-            lines.push(
-              `${name}_bucket${
-                labels(snapshot.attributes, [["le", formatNumber(boundary)]])
-              } ${count}`,
-            )
-          }
-          lines.push(
-            `${name}_bucket${
-              labels(snapshot.attributes, [["le", "+Inf"]])
-            } ${snapshot.state.count}`,
-          )
-          lines.push(
-            `${name}_sum${labels(snapshot.attributes)} ${formatNumber(snapshot.state.sum)}`,
-          )
-          lines.push(`${name}_count${labels(snapshot.attributes)} ${snapshot.state.count}`)
-          break
-        }
-        case "Frequency":
-          for (const [key, count] of snapshot.state.occurrences) {
-            lines.push(`${name}${labels(snapshot.attributes, [["key", key]])} ${count}`)
-          }
-          break
-        case "Summary":
-          for (const [quantile, value] of snapshot.state.quantiles) {
-            lines.push(
-              `${name}${labels(snapshot.attributes, [["quantile", String(quantile)]])} ${
-                formatNumber(value ?? NaN)
-              }`,
-            )
-          }
-          lines.push(
-            `${name}_sum${labels(snapshot.attributes)} ${formatNumber(snapshot.state.sum)}`,
-          )
-          lines.push(`${name}_count${labels(snapshot.attributes)} ${snapshot.state.count}`)
-          break
-      }
-    }
-  }
-  return lines.join("\n") + "\n"
-}
-
-/** The current metrics as Prometheus text. */
-export const prometheusText: Effect.Effect<string> = Effect.map(Metric.snapshot, renderPrometheus)
+/**
+ * The current metrics as Prometheus text (version 0.0.4), by effect's own formatter. It is loaded
+ * at the first scrape: it imports effect's HTTP router, which start-up does not need.
+ */
+export const prometheusText: Effect.Effect<string> = Effect.promise(() =>
+  import("effect/observability/PrometheusMetrics")
+).pipe(Effect.flatMap((prometheus) => prometheus.format()))
