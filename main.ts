@@ -11,6 +11,8 @@
  *
  * @module
  */
+// First, before Effect loads: keeps long-lived fibers from leaking (core/runtime/async_context.ts).
+import "./core/runtime/async_context.ts"
 import { Cause, Console, Context, Effect, Exit, Layer } from "effect"
 import { parseArgs } from "node:util"
 import { AdminInterfaces } from "./core/admin/admin_interfaces.ts"
