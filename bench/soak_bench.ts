@@ -17,7 +17,7 @@
  * JSON line per result for `bench/run.ts`.
  *
  * Run: `deno run -A bench/soak_bench.ts [--minutes 30] [--interval 10] [--warmup 5]
- * [--workers 2] [--max-creates 500000] [--inspect] [--heap-diff] [--forum examples/forum]`, or `deno task bench --only soak` (not in the default
+ * [--workers 2] [--max-creates 500000] [--inspect] [--heap-diff [--heap-dir DIR]] [--forum examples/forum]`, or `deno task bench --only soak` (not in the default
  * set: it is long).
  *
  * @module
@@ -65,6 +65,8 @@ export interface SoakOptions {
    * RSS jumps at that sample). Implies `inspect`. @default false
    */
   readonly heapDiff: boolean
+  /** Where `heapDiff` saves its two snapshots (`warm.heapsnapshot`, `end.heapsnapshot`). */
+  readonly heapDir?: string
 }
 
 /**
@@ -121,11 +123,13 @@ class Inspector {
   }
 
   /** A heap snapshot, summarised: bytes and count of objects by kind and constructor name. */
-  async heapSummary(): Promise<Map<string, { count: number; bytes: number }>> {
+  async heapSummary(saveAs?: string): Promise<Map<string, { count: number; bytes: number }>> {
     this.#chunks = []
     await this.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false }, 300_000)
     const text = this.#chunks.join("")
     this.#chunks = null
+    // Kept for a closer look (Chrome DevTools opens .heapsnapshot files).
+    if (saveAs !== undefined) await Deno.writeTextFile(saveAs, text)
     const snapshot = JSON.parse(text) as {
       snapshot: { meta: { "node_fields": Array<string>; "node_types": [Array<string>] } }
       nodes: Array<number>
@@ -250,6 +254,8 @@ export async function soak(options: SoakOptions) {
     inspector = await Inspector.connect(url)
   }
   const heaps: Array<Map<string, { count: number; bytes: number }>> = []
+  const snapshotPath = (name: string) =>
+    options.heapDir === undefined ? undefined : `${options.heapDir}/${name}.heapsnapshot`
   const counts = { creates: 0, lists: 0, signals: 0, sessionSignals: 0, sessions: 0, admin: 0 }
   const acknowledged = new Map<string, Set<string>>(APPS.map((a) => [a, new Set<string>()]))
   const signalled = new Map<string, Set<string>>(APPS.map((a) => [a, new Set<string>()]))
@@ -406,7 +412,7 @@ export async function soak(options: SoakOptions) {
         if (inspector !== null) {
           await inspector.collectGarbage()
           if (options.heapDiff && heaps.length === 0 && performance.now() >= warmupEnd) {
-            const summary = await pausedDo(() => inspector!.heapSummary())
+            const summary = await pausedDo(() => inspector!.heapSummary(snapshotPath("warm")))
             heaps.push(summary)
           }
         }
@@ -492,7 +498,7 @@ export async function soak(options: SoakOptions) {
     let growth: Array<string> = []
     if (inspector !== null && heaps.length === 1) {
       await inspector.collectGarbage()
-      growth = heapGrowth(heaps[0]!, await inspector.heapSummary(), 25)
+      growth = heapGrowth(heaps[0]!, await inspector.heapSummary(snapshotPath("end")), 25)
     }
     return { samples, counts, listed, missing, unsignalled: unsignalled(), growth }
   } finally {
@@ -517,9 +523,10 @@ if (import.meta.main) {
       inspect: { type: "boolean", default: false },
       forum: { type: "string", default: "examples/forum" },
       "heap-diff": { type: "boolean", default: false },
+      "heap-dir": { type: "string" },
     },
   })
-  type Numeric = Exclude<keyof typeof values, "inspect" | "heap-diff" | "forum">
+  type Numeric = Exclude<keyof typeof values, "inspect" | "heap-diff" | "heap-dir" | "forum">
   const number = (name: Numeric, min: number, max: number) => {
     const value = Number(values[name])
     if (!Number.isFinite(value) || value < min || value > max) {
@@ -538,6 +545,7 @@ if (import.meta.main) {
     inspect: values.inspect,
     forum: values.forum,
     heapDiff: values["heap-diff"],
+    ...(values["heap-dir"] === undefined ? {} : { heapDir: values["heap-dir"] }),
   }
   const result = await soak(options)
   const warmup = Math.min(options.warmup, options.minutes / 2) * 60
