@@ -6,6 +6,8 @@
  *
  * @module
  */
+// First, before Effect loads: keeps long-lived fibers from leaking (core/runtime/async_context.ts).
+import "./core/runtime/async_context.ts"
 import { Console, Effect, Option } from "effect"
 import { runConductor } from "./core/cli/run.ts"
 import { runMain } from "./core/runtime/run_main.ts"

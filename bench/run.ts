@@ -4,7 +4,9 @@
  * date, the machine, the command, and each result next to its goal from the issues, marked met or
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
- * Run: `deno task bench [--only core,nonce,process,websocket,receptors]`.
+ * Run: `deno task bench [--only core,nonce,process,websocket,receptors,forum]`. The soak benchmark is long
+ * (30 minutes by default) and runs only when asked for: `deno task bench --only soak`, with its
+ * options after `--soak` (`deno task bench --only soak --soak --minutes 10`).
  *
  * @module
  */
@@ -77,15 +79,34 @@ const GOALS: ReadonlyArray<Goal> = [
     text: "< 500 ms",
     met: (v) => v < 500,
   },
+  {
+    matches: (n) => /^forum list_posts \{limit: 20\} .* time index, as a multiple/.test(n),
+    text: "flat (≤ 1.5x)",
+    met: (v) => v <= 1.5,
+  },
+  {
+    matches: (n) => n.startsWith("soak: RSS slope after warm-up"),
+    text: "flat (≤ 2 MiB/10 min)",
+    met: (v) => v <= 2,
+  },
+  {
+    matches: (n) => n.startsWith("soak: acknowledged posts missing"),
+    text: "0",
+    met: (v) => v === 0,
+  },
 ]
 
-/** The benchmarks, in the order they run. */
-const BENCHMARKS: ReadonlyArray<{ readonly key: string; readonly args: ReadonlyArray<string> }> = [
+/** The benchmarks, in the order they run; `optIn` ones run only when `--only` names them. */
+const BENCHMARKS: ReadonlyArray<
+  { readonly key: string; readonly args: ReadonlyArray<string>; readonly optIn?: boolean }
+> = [
   { key: "core", args: ["bench/core_bench.ts"] },
   { key: "nonce", args: ["bench/nonce_bench.ts"] },
   { key: "process", args: ["bench/process_bench.ts"] },
   { key: "websocket", args: ["bench/websocket_bench.ts", "--runs", "5"] },
   { key: "receptors", args: ["bench/receptors_bench.ts"] },
+  { key: "forum", args: ["bench/forum_bench.ts"] },
+  { key: "soak", args: ["bench/soak_bench.ts"], optIn: true },
 ]
 
 const ROOT = new URL("../", import.meta.url).pathname
@@ -118,9 +139,14 @@ function format(value: number): string {
 }
 
 if (import.meta.main) {
-  const onlyAt = Deno.args.indexOf("--only")
-  const only = onlyAt >= 0 ? new Set(Deno.args[onlyAt + 1]?.split(",")) : null
-  const selected = BENCHMARKS.filter((b) => only === null || only.has(b.key))
+  const soakAt = Deno.args.indexOf("--soak")
+  const args = soakAt >= 0 ? Deno.args.slice(0, soakAt) : Deno.args
+  const soakArgs = soakAt >= 0 ? Deno.args.slice(soakAt + 1) : []
+  const onlyAt = args.indexOf("--only")
+  const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]?.split(",")) : null
+  const selected = BENCHMARKS
+    .filter((b) => only === null ? b.optIn !== true : only.has(b.key))
+    .map((b) => b.key === "soak" ? { ...b, args: [...b.args, ...soakArgs] } : b)
   if (selected.length === 0) {
     console.error(`--only takes some of: ${BENCHMARKS.map((b) => b.key).join(", ")}`)
     Deno.exit(2)
@@ -132,7 +158,9 @@ if (import.meta.main) {
   }
   const lines = [
     `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
-    `Command: \`deno task bench${only === null ? "" : ` --only ${[...only].join(",")}`}\`.`,
+    `Command: \`deno task bench${only === null ? "" : ` --only ${[...only].join(",")}`}${
+      soakArgs.length > 0 ? ` --soak ${soakArgs.join(" ")}` : ""
+    }\`.`,
     "",
     "| Measure | Result | Goal | | Detail |",
     "|---|---:|---|---|---|",

@@ -78,6 +78,8 @@ export interface ZomeCallsShape {
   readonly call: (request: ZomeCallRequest) => Effect.Effect<Uint8Array, ZomeCallError>
   /** Runs `init` for a cell if it has not run yet (e.g. before granting a capability). */
   readonly ensureInit: (cellId: CellId) => Effect.Effect<void, ZomeCallError>
+  /** Cells remembered as initialized; at most twice the running cells plus 64. */
+  readonly initializedCount: () => number
 }
 
 interface PostCommitJob {
@@ -123,7 +125,17 @@ export const makeZomeCalls = Effect.gen(function* () {
   const clock = yield* Clock.Clock
   const services = yield* Effect.context<HostFnServices>()
   const runSync = Effect.runSyncExitWith(services)
-  const initialized = new Set<string>()
+  // The running cells whose init is known to have run, by cell key. The value is the running
+  // cell itself: a cell stopped and started again (disable and enable, or uninstall and install
+  // with the same agent key, whose chain starts over) is a new object and is checked again, and
+  // the entries of cells that stopped are swept once there are more than twice as many entries
+  // as running cells, so cells coming and going cannot grow the map.
+  const initialized = new Map<string, RunningCell>()
+  const markInitialized = (key: string, cell: RunningCell) => {
+    initialized.set(key, cell)
+    if (initialized.size <= 2 * cells.all().length + 64) return
+    for (const [k, c] of initialized) if (cells.get(c.cellId) !== c) initialized.delete(k)
+  }
   const defaultFuel = BigInt(config.ribosome.fuel_per_call)
 
   const fail = (reason: ZomeCallError["reason"], detail: string) =>
@@ -208,7 +220,7 @@ export const makeZomeCalls = Effect.gen(function* () {
   /** Runs the coordinators' `init` callbacks once per cell (sync). */
   const ensureInitSync = (cell: RunningCell, state: CallState): void | ZomeCallError => {
     const key = cellIdKey(cell.cellId)
-    if (initialized.has(key)) return
+    if (initialized.get(key) === cell) return
     const done = sync(
       chain.query(cell.dna.hash, cell.agent, {
         actionTypes: ["init_zomes_complete"],
@@ -217,7 +229,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     )
     if (!Array.isArray(done)) return fail("Internal", `cannot read the chain: ${String(done)}`)
     if (done.length > 0) {
-      initialized.add(key)
+      markInitialized(key, cell)
       return
     }
     const ws = sync(chain.open(cell.dna.hash, cell.agent))
@@ -266,7 +278,7 @@ export const makeZomeCalls = Effect.gen(function* () {
       seconds: 0,
       committed: committed.length,
     })
-    initialized.add(key)
+    markInitialized(key, cell)
   }
 
   function contextFor(
@@ -587,7 +599,7 @@ export const makeZomeCalls = Effect.gen(function* () {
       if (result instanceof ZomeCallError) return yield* result
     })
 
-  return ZomeCalls.of({ call, ensureInit })
+  return ZomeCalls.of({ call, ensureInit, initializedCount: () => initialized.size })
 })
 
 /** The zome-call workflow. */

@@ -32,7 +32,7 @@ const ENTRY_DEFS = [{ name: "post", visibility: "public" }, {
   name: "comment",
   visibility: "public",
 }]
-const LINK_TYPES = ["all_posts", "post_to_comments", "author_to_posts"]
+const LINK_TYPES = ["all_posts", "post_to_comments", "author_to_posts", "time_index"]
 
 const hex = (b: Bytes) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")
 const holoHash = (prefix: number[], core: Bytes) => {
@@ -62,6 +62,19 @@ class FakeDna {
   signals: unknown[] = []
   #clock = 1_700_000_000_000_000
   #initialized = new Set<string>()
+
+  /** Moves the clock forward (actions are 1 ms apart otherwise). */
+  advance(micros: number): void {
+    this.#clock += micros
+  }
+
+  /** Sets the clock to `micros` since the epoch (never backwards). */
+  at(micros: number): void {
+    this.#clock = Math.max(this.#clock, micros)
+  }
+
+  /** Links returned by `get_links_1` so far, by link type name (how much a function read). */
+  linksRead: Record<string, number> = {}
 
   agent(n: number): Bytes {
     return holoHash([0x84, 0x20, 0x24], new Uint8Array(32).fill(n))
@@ -220,12 +233,14 @@ class FakeDna {
       }
       return r
     }
-    const liveLinks = (base: Bytes, type: number) =>
+    const startsWith = (tag: Bytes, prefix: Bytes | undefined) =>
+      prefix === undefined || hex(tag.subarray(0, prefix.length)) === hex(prefix)
+    const liveLinks = (base: Bytes, type: number, prefix?: Bytes) =>
       [...this.records.values()]
         .filter((r) =>
           r.action.type === "create_link" && hex(r.action.base_address as Bytes) === hex(base)
         )
-        .filter((r) => r.action.link_type === type)
+        .filter((r) => r.action.link_type === type && startsWith(r.action.tag as Bytes, prefix))
         .filter((r) =>
           ![...this.records.values()].some((d) =>
             d.action.type === "delete_link" &&
@@ -365,8 +380,11 @@ class FakeDna {
       .on("get_links_1", (input) => {
         const i = input as Map_
         const type = LINK_TYPES.indexOf(i.link_type as string)
+        const links = liveLinks(i.base as Bytes, type, i.tag_prefix as Bytes | undefined)
+        const name = i.link_type as string
+        this.linksRead[name] = (this.linksRead[name] ?? 0) + links.length
         return ok(
-          liveLinks(i.base as Bytes, type).map((r) => ({
+          links.map((r) => ({
             "create_link_hash": r.action_hash,
             author: r.action.author,
             timestamp: r.action.timestamp,
@@ -411,6 +429,25 @@ class FakeDna {
 }
 
 const appEntry = (value: unknown) => ({ "entry_type": "app", entry: pack(value) })
+/** The hash of the anchor `name`, as the zomes compute it. */
+const anchor = (name: string) => entryHashOf({ "entry_type": "app", entry: pack({ anchor: name }) })
+/** An all_posts tag: the timestamp, 8 bytes big-endian. */
+const timestampTag = (micros: number) => {
+  const tag = new Uint8Array(8)
+  new DataView(tag.buffer).setBigInt64(0, BigInt(micros))
+  return tag
+}
+/** A small deterministic PRNG (mulberry32): the paging test prints its seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
 const postType = { type: "app", "zome_index": 0, "entry_index": 0, visibility: "public" }
 const commentType = { type: "app", "zome_index": 0, "entry_index": 1, visibility: "public" }
 
@@ -462,7 +499,12 @@ Deno.test("forum: a post can be written, read, listed and announced", () => {
     access: { type: "unrestricted" },
     functions: {
       type: "listed",
-      value: [["forum", "list_posts"], ["forum", "get_post"], ["forum", "list_comments"]],
+      value: [
+        ["forum", "list_posts"],
+        ["forum", "list_posts_page"],
+        ["forum", "get_post"],
+        ["forum", "list_comments"],
+      ],
     },
   })
 })
@@ -601,9 +643,56 @@ Deno.test("forum integrity: rules hold against actions written without the coord
     dna.check(alice, link(bob, post, 2)),
     "author_to_posts links start at the author's own key",
   )
+  // all_posts links start at the post's second of the time index and carry its timestamp.
+  const postedAt = dna.records.get(hex(post))!.action.timestamp as number
   assertEquals(
     dna.check(alice, link(alice, post, 0)),
-    "all_posts links start at the all_posts anchor",
+    "an all_posts link's tag is the post's timestamp",
+  )
+  assertEquals(
+    dna.check(alice, link(alice, post, 0, timestampTag(postedAt + 1))),
+    "an all_posts link's tag is the post's timestamp",
+  )
+  assertEquals(
+    dna.check(alice, link(alice, post, 0, timestampTag(postedAt))),
+    "all_posts links start at the time bucket of the post",
+  )
+  const second = "all_posts/2023-11/14/22/13/20"
+  assertEquals(dna.check(alice, link(anchor(second), post, 0, timestampTag(postedAt))), null)
+  // time_index links join a bucket to a sub-bucket, named by the tag; anyone may write them.
+  const indexLink = (base: string, target: string, tag: string) =>
+    link(anchor(base), anchor(target), 3, new TextEncoder().encode(tag))
+  const minute = "all_posts/2023-11/14/22/13"
+  assertEquals(dna.check(bob, indexLink(minute, second, second)), null)
+  assertEquals(
+    dna.check(bob, indexLink("all_posts", "all_posts/2023-11", "all_posts/2023-11")),
+    null,
+  )
+  for (
+    const bad of [
+      "all_posts",
+      "all_posts/2023-13",
+      "all_posts/2023-11/00",
+      "all_posts/2023-11/14/24",
+      "all_posts/2023-11/14/22/60",
+      "all_posts/2023-11/14/22/13/20/00",
+      "posts/2023-11",
+      "all_posts/2023-1x",
+    ]
+  ) {
+    assertEquals(
+      dna.check(bob, indexLink(minute, bad, bad)),
+      "a time_index link's tag is a bucket path",
+      bad,
+    )
+  }
+  assertEquals(
+    dna.check(bob, indexLink("all_posts", second, second)),
+    "a time_index link starts at its bucket's parent",
+  )
+  assertEquals(
+    dna.check(bob, indexLink(minute, minute, second)),
+    "a time_index link points at its bucket",
   )
   assertEquals(
     dna.check(alice, link(alice, post, 2, new Uint8Array(101))),
@@ -656,5 +745,192 @@ Deno.test("forum integrity: rules hold against actions written without the coord
       appEntry({ "post_hash": new Uint8Array(39).fill(7), body: "early" }),
     ),
     "unresolved dependencies",
+  )
+})
+
+interface PostPage {
+  posts: PostView[]
+  next: { timestamp: number; hash: Bytes } | null
+}
+
+/** Every post, page by page with `limits` (cycled); checks each page's shape on the way. */
+function allPages(
+  dna: FakeDna,
+  reader: Bytes,
+  limits: () => number,
+  from: PostPage["next"] = null,
+): PostView[] {
+  const seen: PostView[] = []
+  let cursor = from
+  for (let pages = 0; pages < 10_000; pages++) {
+    const limit = limits()
+    const page = dna.call(
+      reader,
+      "list_posts_page",
+      cursor === null ? { limit } : { limit, cursor },
+    ) as PostPage
+    assert(page.posts.length <= limit, `a page of ${page.posts.length} with limit ${limit}`)
+    seen.push(...page.posts)
+    if (page.next === null) return seen
+    assert(page.posts.length === limit, "only a full page has a next cursor")
+    const last = page.posts.at(-1)!
+    assertEquals([page.next.timestamp, hex(page.next.hash)], [last.created_at, hex(last.hash)])
+    cursor = page.next
+  }
+  throw new Error("more than 10,000 pages")
+}
+
+/** Newest first: by creation time, then by hash, largest first. */
+function newestFirst(a: PostView, b: PostView): number {
+  if (a.created_at !== b.created_at) return b.created_at - a.created_at
+  return hex(b.hash) < hex(a.hash) ? -1 : hex(b.hash) > hex(a.hash) ? 1 : 0
+}
+
+Deno.test("forum: posts are indexed by the UTC second they were written in", () => {
+  const { dna, alice } = setup()
+  // 2024-02-29T23:59:59.5Z, a leap day, then past midnight into March.
+  dna.at(1_709_251_199_500_000)
+  const leap = dna.call(alice, "create_post", { title: "leap", body: "" }) as Bytes
+  dna.at(1_709_251_200_000_000)
+  dna.call(alice, "create_post", { title: "march", body: "" })
+  const tags = [...dna.records.values()]
+    .filter((r) => r.action.type === "create_link" && r.action.link_type === 3)
+    .map((r) => new TextDecoder().decode(r.action.tag as Bytes))
+  assertEquals(tags, [
+    "all_posts/2024-02/29/23/59/59",
+    "all_posts/2024-02/29/23/59",
+    "all_posts/2024-02/29/23",
+    "all_posts/2024-02/29",
+    "all_posts/2024-02",
+    "all_posts/2024-03/01/00/00/00",
+    "all_posts/2024-03/01/00/00",
+    "all_posts/2024-03/01/00",
+    "all_posts/2024-03/01",
+    "all_posts/2024-03",
+  ])
+  // A second post in the same second adds no index link, only its own.
+  dna.at(1_709_251_200_400_000)
+  dna.call(alice, "create_post", { title: "march again", body: "" })
+  assertEquals(
+    [...dna.records.values()].filter((r) =>
+      r.action.link_type === 3 && r.action.type === "create_link"
+    )
+      .length,
+    10,
+  )
+  const titles = (dna.call(alice, "list_posts") as PostView[]).map((p) => p.title)
+  assertEquals(titles, ["march again", "march", "leap"])
+  dna.call(alice, "delete_post", { hash: leap })
+  assertEquals((dna.call(alice, "list_posts") as PostView[]).map((p) => p.title), [
+    "march again",
+    "march",
+  ])
+})
+
+Deno.test("forum: list_posts_page returns every post exactly once across pages, newest first", () => {
+  const seed = Number(Deno.env.get("FORUM_SEED") ?? Date.now() % 2 ** 31)
+  // The seed is printed so that a failure can be replayed.
+  // deno-lint-ignore no-console
+  console.log(`seed ${seed} (FORUM_SEED=${seed} repeats this run)`)
+  const random = mulberry32(seed)
+  const { dna, alice, bob } = setup()
+  const hashes: Bytes[] = []
+  for (let i = 0; i < 45; i++) {
+    // Several posts in one second, in one minute, hours and days apart: every level of the index.
+    const gap = [
+      0,
+      0,
+      300_000,
+      20_000_000,
+      3_000_000_000,
+      90_000_000_000,
+    ][Math.floor(random() * 6)]!
+    dna.advance(gap)
+    hashes.push(
+      dna.call(i % 3 === 0 ? bob : alice, "create_post", { title: `p${i}`, body: "" }) as Bytes,
+    )
+  }
+  // Two deleted posts leave every page.
+  dna.call(alice, "delete_post", { hash: hashes[7] })
+  dna.call(bob, "delete_post", { hash: hashes[9] })
+  const everything = dna.call(bob, "list_posts") as PostView[]
+  assertEquals(everything.length, 43)
+  assertEquals(
+    everything.map((p) => hex(p.hash)),
+    [...everything].sort(newestFirst).map((p) => hex(p.hash)),
+  )
+  assertEquals(
+    new Set(everything.map((p) => hex(p.hash))),
+    new Set(hashes.filter((_, i) => i !== 7 && i !== 9).map(hex)),
+  )
+  for (
+    const limits of [() => 1, () => 7, () => 43, () => 1000, () => 1 + Math.floor(random() * 12)]
+  ) {
+    const paged = allPages(dna, alice, limits)
+    assertEquals(paged.map((p) => hex(p.hash)), everything.map((p) => hex(p.hash)))
+  }
+  // list_posts {limit} is the first page.
+  assertEquals(
+    (dna.call(bob, "list_posts", { limit: 5 }) as PostView[]).map((p) => p.title),
+    everything.slice(0, 5).map((p) => p.title),
+  )
+  // A post written while a reader pages is newer than the first page: it never shows up later.
+  const first = dna.call(bob, "list_posts_page", { limit: 10 }) as PostPage
+  dna.advance(1_000_000)
+  dna.call(alice, "create_post", { title: "late", body: "" })
+  const rest = allPages(dna, bob, () => 10, first.next)
+  assertEquals(rest.map((p) => p.title), everything.slice(10).map((p) => p.title))
+  const second = dna.call(bob, "list_posts_page", { limit: 33, cursor: first.next }) as PostPage
+  assertEquals(second.posts.map((p) => p.title), everything.slice(10).map((p) => p.title))
+  assertEquals(second.next !== null, true)
+  const after = dna.call(bob, "list_posts_page", { limit: 5, cursor: second.next }) as PostPage
+  assertEquals(after, { posts: [], next: null })
+})
+
+Deno.test("forum: a page reads the newest buckets, not every post", () => {
+  const { dna, alice } = setup()
+  for (let i = 0; i < 60; i++) {
+    dna.advance(3_600_000_000) // one post an hour, over three days
+    dna.call(alice, "create_post", { title: `p${i}`, body: "" })
+  }
+  dna.linksRead = {}
+  const page = dna.call(alice, "list_posts", { limit: 3 }) as PostView[]
+  assertEquals(page.map((p) => p.title), ["p59", "p58", "p57"])
+  // The post links read are those of the page (one post a second here), and the index links a
+  // walk of the calendar down to three seconds: at most a month's days and a day's hours, plus a
+  // minute and a second per post, whatever the size of the forum.
+  assertEquals(dna.linksRead.all_posts, 3)
+  assert(dna.linksRead.time_index! <= 1 + 31 + 24 + 3 * 2, JSON.stringify(dna.linksRead))
+  dna.linksRead = {}
+  const next = dna.call(alice, "list_posts_page", {
+    limit: 3,
+    cursor: { timestamp: page[2]!.created_at, hash: page[2]!.hash },
+  }) as PostPage
+  assertEquals(next.posts.map((p) => p.title), ["p56", "p55", "p54"])
+  // The cursor's own second is read again, and its posts up to the cursor skipped.
+  assertEquals(dna.linksRead.all_posts, 4)
+  dna.linksRead = {}
+  dna.call(alice, "list_posts")
+  assertEquals(dna.linksRead.all_posts, 60)
+})
+
+Deno.test("forum: list_posts_page refuses a bad limit or cursor", () => {
+  const { dna, alice } = setup()
+  dna.call(alice, "create_post", { title: "one", body: "" })
+  throws(() => dna.call(alice, "list_posts_page", { limit: 0 }), "limit must be from 1 to 1000")
+  throws(() => dna.call(alice, "list_posts_page", { limit: 1001 }), "limit must be from 1 to 1000")
+  throws(
+    () => dna.call(alice, "list_posts_page", { cursor: { timestamp: 1, hash: new Uint8Array(3) } }),
+    "cursor.hash must be a 39-byte action hash",
+  )
+  throws(
+    () => dna.call(alice, "list_posts_page", { cursor: { hash: new Uint8Array(39) } }),
+    "timestamp",
+  )
+  assertEquals((dna.call(alice, "list_posts_page", null) as PostPage).posts.length, 1)
+  // A cursor before 1970 has no bucket: nothing comes after it.
+  assertEquals(
+    dna.call(alice, "list_posts_page", { cursor: { timestamp: -5, hash: new Uint8Array(39) } }),
+    { posts: [], next: null },
   )
 })

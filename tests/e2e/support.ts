@@ -46,6 +46,8 @@ export interface StartOptions {
   readonly extraConfig?: string
   /** V8 flags for the conductor process (`DENO_V8_FLAGS`). */
   readonly v8Flags?: string
+  /** Flags for `deno run` before the entry point (`--inspect=127.0.0.1:0`, for example). */
+  readonly denoFlags?: ReadonlyArray<string>
 }
 
 async function collect(
@@ -84,7 +86,15 @@ export async function startConductor(options: StartOptions = {}): Promise<Conduc
     ].join("\n"),
   )
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "run", "--config", configPath],
+    args: [
+      "run",
+      "-A",
+      ...options.denoFlags ?? [],
+      `${ROOT}main.ts`,
+      "run",
+      "--config",
+      configPath,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -16,7 +16,18 @@ import {
   validateWith,
   ZomeTypes,
 } from "pdk/assembly"
-import { allPostsAnchor, Comment, EntryTypes, LinkTypes, MAX_TAG_BYTES, Post } from "./types"
+import {
+  anchorHash,
+  bucketDepth,
+  Comment,
+  EntryTypes,
+  LinkTypes,
+  MAX_TAG_BYTES,
+  parentPath,
+  Post,
+  secondBucket,
+  tagTimestamp,
+} from "./types"
 
 export function entry_defs(): i32 {
   return new EntryDefs()
@@ -25,6 +36,7 @@ export function entry_defs(): i32 {
     .link(LinkTypes.AllPosts)
     .link(LinkTypes.PostToComments)
     .link(LinkTypes.AuthorToPosts)
+    .link(LinkTypes.TimeIndex)
     .respond()
 }
 
@@ -149,14 +161,22 @@ function validateCreateLink(linkType: string | null, action: Action): ValidateRe
     return invalid("a link tag has at most " + MAX_TAG_BYTES.toString() + " bytes")
   }
   const base = action.baseAddress!
+  if (linkType == LinkTypes.TimeIndex) return validateTimeIndexLink(action, base)
   const target = mustGetValidRecord(action.targetAddress!).unwrap()
   if (!bytesEqual(target.action.author, action.author)) {
     return invalid("a link must point at the link author's own post or comment")
   }
   if (linkType == LinkTypes.AllPosts || linkType == LinkTypes.AuthorToPosts) {
     if (!isPost(target)) return invalid(linkType + " links must point at a post")
-    if (linkType == LinkTypes.AllPosts && !bytesEqual(base, allPostsAnchor())) {
-      return invalid("all_posts links start at the all_posts anchor")
+    if (linkType == LinkTypes.AllPosts) {
+      const created = target.action.timestamp
+      if (tag === null || tagTimestamp(tag) != created) {
+        return invalid("an all_posts link's tag is the post's timestamp")
+      }
+      const bucket = secondBucket(created)
+      if (bucket === null || !bytesEqual(base, anchorHash(bucket))) {
+        return invalid("all_posts links start at the time bucket of the post")
+      }
     }
     if (linkType == LinkTypes.AuthorToPosts && !bytesEqual(base, action.author)) {
       return invalid("author_to_posts links start at the author's own key")
@@ -175,6 +195,24 @@ function validateCreateLink(linkType: string | null, action: Action): ValidateRe
     return valid()
   }
   return invalid("unknown link type " + linkType)
+}
+
+/**
+ * A link of the `all_posts` time index from a bucket to one of its sub-buckets: the tag is the
+ * sub-bucket's path, the base the anchor of its parent and the target its own anchor. Anyone may
+ * write one (the index is shared); nothing else is allowed in the index.
+ */
+function validateTimeIndexLink(action: Action, base: Uint8Array): ValidateResult {
+  const tag = action.tag
+  const path = tag === null ? "" : String.UTF8.decodeUnsafe(tag.dataStart, <usize> tag.length)
+  if (bucketDepth(path) == 0) return invalid("a time_index link's tag is a bucket path")
+  if (!bytesEqual(base, anchorHash(parentPath(path)))) {
+    return invalid("a time_index link starts at its bucket's parent")
+  }
+  if (!bytesEqual(action.targetAddress!, anchorHash(path))) {
+    return invalid("a time_index link points at its bucket")
+  }
+  return valid()
 }
 
 /** Only the agent who created a link may delete it. */
