@@ -392,6 +392,21 @@ export const makeApps = Effect.gen(function* () {
       )
     })
 
+  /** Fails with `InvalidInput` naming the first identifier that breaks the rule (types/identifier). */
+  const checkIds = (fields: ReadonlyArray<readonly [string, string | null | undefined]>) =>
+    Effect.suspend(() => {
+      const problem = identifiersProblem(fields)
+      return problem === undefined ? Effect.void : Effect.fail(appError("InvalidInput", problem))
+    })
+
+  const checkSeed = (field: string, seed: string | null | undefined) =>
+    Effect.suspend(() => {
+      const problem = seed === null || seed === undefined
+        ? undefined
+        : networkSeedProblem(field, seed)
+      return problem === undefined ? Effect.void : Effect.fail(appError("InvalidInput", problem))
+    })
+
   const maxBundleBytes = config.install.max_bundle_bytes
   const bundleLimit = "install.max_bundle_bytes"
 
@@ -624,21 +639,6 @@ export const makeApps = Effect.gen(function* () {
       if (generated !== undefined) keystore.forget(generated)
     })
   })
-
-  /** Fails with `InvalidInput` naming the first identifier that breaks the rule (types/identifier). */
-  const checkIds = (fields: ReadonlyArray<readonly [string, string | null | undefined]>) =>
-    Effect.suspend(() => {
-      const problem = identifiersProblem(fields)
-      return problem === undefined ? Effect.void : Effect.fail(appError("InvalidInput", problem))
-    })
-
-  const checkSeed = (field: string, seed: string | null | undefined) =>
-    Effect.suspend(() => {
-      const problem = seed === null || seed === undefined
-        ? undefined
-        : networkSeedProblem(field, seed)
-      return problem === undefined ? Effect.void : Effect.fail(appError("InvalidInput", problem))
-    })
 
   const requireApp = (appId: string) =>
     Effect.suspend(() => {
