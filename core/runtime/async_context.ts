@@ -22,9 +22,6 @@ interface BuiltinModules {
   getBuiltinModule?: (id: string) => unknown
 }
 
-/** Whether Effect was kept from `AsyncResource` in this process. */
-export let asyncResourceHidden = false
-
 const host = (globalThis as { process?: BuiltinModules }).process
 const original = host?.getBuiltinModule
 if (host !== undefined && original !== undefined) {
@@ -35,5 +32,4 @@ if (host !== undefined && original !== undefined) {
     }
     return { ...builtin, AsyncResource: undefined }
   }
-  asyncResourceHidden = true
 }
