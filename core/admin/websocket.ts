@@ -25,7 +25,8 @@
  *   beyond which that connection is closed;
  * - a ping every 5 s of silence; a peer that sends nothing (not even the pong) for 30 s is closed;
  * - signals are dropped for a connection whose unsent backlog is above 8 MiB, and a connection
- *   whose backlog passes 128 MiB (it never reads) is closed, so a slow client cannot grow memory.
+ *   whose backlog passes 128 MiB (it never reads) is closed, so a slow client cannot grow memory;
+ *   at most 256 KiB of it is handed to the socket at a time (`node:net` writes are costly).
  *
  * @module
  */
@@ -64,6 +65,35 @@ export const MAX_QUEUED_BYTES = 64 * 1024 * 1024
 export const SIGNAL_BACKLOG_BYTES = 8 * 1024 * 1024
 /** Unsent bytes above which the connection is closed: its peer does not read. */
 export const MAX_BACKLOG_BYTES = 128 * 1024 * 1024
+/** Bytes queued in a socket beyond which further frames wait in the connection's outbox. */
+const SOCKET_QUEUE_BYTES = 256 * 1024
+/** Bytes of frames joined into one socket write. */
+const BATCH_BYTES = 256 * 1024
+const EMPTY = new Uint8Array(0)
+
+/**
+ * The header of an unmasked, final, binary frame of `length` bytes (RFC 6455 §5.2). Outgoing
+ * frames are written by us in batches; `ws` writes one socket write per frame.
+ */
+export function frameHeader(length: number): Uint8Array {
+  if (length < 126) return Uint8Array.of(0x82, length)
+  if (length < 65536) return Uint8Array.of(0x82, 126, length >> 8, length & 0xff)
+  const header = new Uint8Array(10)
+  header[0] = 0x82
+  header[1] = 127
+  new DataView(header.buffer).setBigUint64(2, BigInt(length))
+  return header
+}
+
+function concatBytes(parts: ReadonlyArray<Uint8Array>, size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
 
 /** A listener could not be opened. */
 export class WebsocketListenError
@@ -434,10 +464,55 @@ function serveConnection<R>(
     if (socket.readyState === socket.OPEN) live.tcp.destroy()
   }
 
+  // Frames wait in `outbox` (references: a signal frame is shared by every connection of its
+  // app) and are written in batches: every frame sent in one turn of the event loop goes out in
+  // one socket write of up to 256 KiB, and only while the socket's own queue is short. Each write
+  // queued in `node:net` costs ~800 bytes and a promise beyond its payload, so 10,000 signals of
+  // one call become a few writes instead of 10,000. Responses and signals share the outbox, so
+  // they leave in the order they were sent.
+  const outbox: Array<Uint8Array> = []
+  let outboxHead = 0
+  let outboxBytes = 0
+  let flushQueued = false
+  const backlog = () => outboxBytes + live.tcp.writableLength
+  const flush = () => {
+    flushQueued = false
+    while (
+      outboxHead < outbox.length && !live.tcp.destroyed &&
+      live.tcp.writableLength < SOCKET_QUEUE_BYTES
+    ) {
+      const batch: Array<Uint8Array> = []
+      let size = 0
+      while (outboxHead < outbox.length && (size === 0 || size < BATCH_BYTES)) {
+        const frame = outbox[outboxHead]!
+        outbox[outboxHead++] = EMPTY
+        outboxBytes -= frame.length
+        const header = frameHeader(frame.length)
+        batch.push(header, frame)
+        size += header.length + frame.length
+      }
+      live.tcp.write(concatBytes(batch, size))
+    }
+    if (outboxHead === outbox.length) {
+      outbox.length = 0
+      outboxHead = 0
+    } else if (outboxHead > 4096 && outboxHead * 2 > outbox.length) {
+      outbox.splice(0, outboxHead)
+      outboxHead = 0
+    }
+  }
+  live.tcp.on("drain", flush)
   const send = (frame: Uint8Array) => {
     if (!open || socket.readyState !== socket.OPEN) return false
-    socket.send(frame)
-    if (socket.bufferedAmount > MAX_BACKLOG_BYTES) {
+    outbox.push(frame)
+    outboxBytes += frame.length
+    if (!flushQueued) {
+      flushQueued = true
+      queueMicrotask(() => {
+        if (open) flush()
+      })
+    }
+    if (backlog() > MAX_BACKLOG_BYTES) {
       logWarning(
         `${options.name} websocket ${remote}: closed, more than ${MAX_BACKLOG_BYTES} bytes unsent (the peer does not read)`,
       )
@@ -487,7 +562,7 @@ function serveConnection<R>(
     },
     sendSignal: (frame) => {
       if (!open || socket.readyState !== socket.OPEN) return false
-      if (socket.bufferedAmount > SIGNAL_BACKLOG_BYTES) {
+      if (backlog() > SIGNAL_BACKLOG_BYTES) {
         if (droppedSignals++ === 0) {
           logWarning(
             `${options.name} websocket ${remote}: dropping signals, more than ${SIGNAL_BACKLOG_BYTES} bytes unsent`,
@@ -518,6 +593,8 @@ function serveConnection<R>(
     if (!open) return
     open = false
     queue.length = 0
+    outbox.length = 0
+    outboxBytes = 0
     context.forget()
     handler.onClose()
   })
