@@ -152,6 +152,7 @@ async function memory(entry: string) {
     for (let i = 0; i < 10; i++) {
       const post = await fetch(`${http}/api/apps/forum${i}/call/forum/forum/create_post`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ title: `post ${round}`, body: "x".repeat(500) }),
       })
       await post.body?.cancel()

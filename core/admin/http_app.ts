@@ -7,7 +7,7 @@
  */
 import { Effect, Metric, Schema } from "effect"
 import { Hono } from "hono"
-import { bearerAuth } from "hono/bearer-auth"
+import { HTTPException } from "hono/http-exception"
 import { type AppError, Apps } from "../app/mod.ts"
 import { Cells } from "../cell/mod.ts"
 import { decode, encode } from "../codec/mod.ts"
@@ -26,6 +26,7 @@ import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { type ZomeCallError, ZomeCalls } from "../workflow/zome_call.ts"
 import { identifiersProblem } from "../types/mod.ts"
+import { contentGuard, jsonDepthExceeds, originGuard, sizeGuard, tokenGuard } from "./http_guard.ts"
 import { toJson } from "./json.ts"
 import { receptorRoutes } from "./receptor_routes.ts"
 import { zomeCallProblem } from "./request_identifiers.ts"
@@ -153,8 +154,27 @@ export function makeHttpApp(
     return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })
   })
 
+  const limits = config.http
+  const tooDeep = (text: string) =>
+    jsonDepthExceeds(text, limits.max_json_depth)
+      ? failure(
+        400,
+        `the JSON body nests deeper than ${limits.max_json_depth} levels (http.max_json_depth)`,
+      )
+      : undefined
+  const installLimit = sizeGuard(limits.max_install_body_bytes, "max_install_body_bytes")
+  const bodyLimit = sizeGuard(limits.max_body_bytes, "max_body_bytes")
   const api = new Hono()
-  if (config.http.admin_token) api.use("*", bearerAuth({ token: config.http.admin_token }))
+  api.use("*", ...originGuard(limits))
+  if (limits.admin_token) api.use("*", tokenGuard(limits.admin_token))
+  api.use("*", contentGuard)
+  api.use(
+    "*",
+    (c, next) =>
+      c.req.method === "POST" && /\/apps\/?$/.test(c.req.path)
+        ? installLimit(c, next)
+        : bodyLimit(c, next),
+  )
 
   api.post("/agent_keys", async (c) => {
     const r = await send(Effect.gen(function* () {
@@ -211,6 +231,8 @@ export function makeHttpApp(
         let request: Parameters<typeof apps.install>[0]
         let enable = c.req.query("enable") === "true"
         if (typeof body === "string") {
+          const deep = tooDeep(body)
+          if (deep !== undefined) return deep
           const input = yield* Effect.mapError(decodeInstallBody(body), (e) => e.message)
           const bundle = input.bundle === undefined ? undefined : fromBase64Url(input.bundle)
           if (input.bundle !== undefined && bundle === undefined) {
@@ -311,6 +333,8 @@ export function makeHttpApp(
     const r = await send(Effect.gen(function* () {
       let payload: unknown = null
       if (text.trim().length > 0) {
+        const deep = tooDeep(text)
+        if (deep !== undefined) return deep
         try {
           payload = JSON.parse(text)
         } catch {
@@ -349,6 +373,10 @@ export function makeHttpApp(
   app.route("/api", api)
   if (config.http.gateway.enabled) app.route("/", gatewayRoutes(run, config.http.gateway))
   app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404))
-  app.onError((err, c) => c.json({ error: "internal error", detail: err.message }, 500))
+  app.onError((err, c) =>
+    err instanceof HTTPException
+      ? err.getResponse()
+      : c.json({ error: "internal error", detail: err.message }, 500)
+  )
   return app
 }

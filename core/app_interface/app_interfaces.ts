@@ -3,7 +3,8 @@
  * interfaces at runtime (`attach_app_interface`), stores them in the `app_interfaces` table and
  * opens them again on the same ports when the conductor restarts. On each connection it runs the
  * authentication handshake: the first message must be `authenticate` with a valid token within
- * 10 s, otherwise the connection is closed at once, sending nothing. An authenticated connection
+ * 10 s, otherwise the connection is closed at once, sending nothing; it may send at most 64 KiB
+ * before it has authenticated. An authenticated connection
  * is bound to the token's app: its requests go to the app dispatcher and it receives every signal
  * the app's cells emit.
  *
@@ -35,6 +36,8 @@ import { AppTokens } from "./tokens.ts"
 export const AUTHENTICATION_TIMEOUT: Duration.Input = "10 seconds"
 /** Connections one app interface accepts at once. */
 export const MAX_APP_CONNECTIONS = 4096
+/** Bytes a connection may send before it has authenticated (an `authenticate` is ~100 bytes). */
+export const MAX_UNAUTHENTICATED_BYTES = 64 * 1024
 
 /** An app interface could not be attached. */
 export class AppInterfaceError extends Schema.TaggedError<AppInterfaceError>()(
@@ -161,6 +164,7 @@ export const makeAppInterfaces = (options: AppInterfacesOptions = {}) =>
             if (check.type === "refused") return refuse()
             stopTimer()
             appId = check.appId
+            connection.authenticated()
             register(appId, connection)
           },
           onClose: () => {
@@ -179,6 +183,7 @@ export const makeAppInterfaces = (options: AppInterfacesOptions = {}) =>
           bind: info.bind,
           allowedOrigins: info.allowedOrigins,
           maxConnections: MAX_APP_CONNECTIONS,
+          maxUnauthenticatedBytes: MAX_UNAUTHENTICATED_BYTES,
           accept: accept(info.installedAppId),
         }).pipe(
           Scope.provide(scope),

@@ -14,6 +14,7 @@ export {
   AUTHENTICATION_TIMEOUT,
   makeAppInterfaces,
   MAX_APP_CONNECTIONS,
+  MAX_UNAUTHENTICATED_BYTES,
 } from "./app_interfaces.ts"
 export { type AppDispatch, makeAppDispatch, parseAppRequest } from "./dispatch.ts"
 export {

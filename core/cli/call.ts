@@ -11,7 +11,7 @@ import { decode, encode } from "../codec/mod.ts"
 import { decodeHashB64 } from "../hash/mod.ts"
 import type { CellId } from "../types/mod.ts"
 import { toJson } from "../admin/json.ts"
-import { parseAllowedOrigins } from "../admin/websocket.ts"
+import { originAllowed, parseAllowedOrigins } from "../admin/websocket.ts"
 import {
   cellKey,
   ConductorClientError,
@@ -143,9 +143,8 @@ export const callCommand = (options: CallOptions) =>
     if (appPort === undefined) {
       const interfaces = (yield* admin.request("list_app_interfaces")) as Array<InterfaceInfo>
       const usable = interfaces.find((i) => {
-        const policy = parseAllowedOrigins(i.allowed_origins)
         return (i.installed_app_id === null || i.installed_app_id === options.appId) &&
-          (policy.type === "any" || policy.origins.has(origin))
+          originAllowed(parseAllowedOrigins(i.allowed_origins), origin)
       })
       if (usable !== undefined) {
         appPort = usable.port

@@ -16,14 +16,20 @@ export const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 655
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 
-/** `allowed_origins`: `"*"` or a comma-separated list of exact Origin values (conductor-api.md §1.1). */
+/**
+ * `allowed_origins`: `"*"` or a comma-separated list of Origin values, `scheme://host:*` patterns
+ * and `local` (loopback pages and non-browser tools; core/admin/origins.ts, conductor-api.md §1.1).
+ */
 export const AllowedOrigins = Schema.String.check(Schema.isMinLength(1))
+
+/** The default `allowed_origins` of admin interfaces and of the HTTP admin API. */
+export const DEFAULT_ALLOWED_ORIGINS = "local"
 
 export const AdminInterfaceConfig = Schema.Struct({
   driver: Schema.Struct({
     type: Schema.Literal("websocket"),
     port: Port,
-    allowed_origins: withDefault(AllowedOrigins, "*"),
+    allowed_origins: withDefault(AllowedOrigins, DEFAULT_ALLOWED_ORIGINS),
     danger_bind_addr: Schema.optionalKey(Schema.NullOr(Schema.String)),
   }),
 })
@@ -56,6 +62,14 @@ export const HttpConfig = Schema.Struct({
   bind: withDefault(Schema.String, "127.0.0.1"),
   /** Bearer token required by the JSON admin API (`/api/*`); none means loopback trust only. */
   admin_token: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** Origins whose pages may use `/api` (same syntax as `allowed_origins` of admin interfaces). */
+  allowed_origins: withDefault(AllowedOrigins, DEFAULT_ALLOWED_ORIGINS),
+  /** Largest body of `POST /api/apps` (a .happ, or JSON with one in base64), in bytes. */
+  max_install_body_bytes: withDefault(PositiveInt, 64 * 1024 * 1024),
+  /** Largest body of every other `/api` request (zome calls), in bytes. */
+  max_body_bytes: withDefault(PositiveInt, 1024 * 1024),
+  /** Deepest nesting of arrays and objects in a JSON body. */
+  max_json_depth: withDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(1000)), 64),
   gateway: withDefault(GatewayConfig, {}),
 })
 
@@ -104,7 +118,7 @@ export const ConductorConfigSchema = Schema.Struct({
   data_dir: withDefault(Schema.String.check(Schema.isMinLength(1)), "conductor-data"),
   keystore: withDefault(KeystoreConfig, {}),
   admin_interfaces: withDefault(Schema.Array(AdminInterfaceConfig), [
-    { driver: { type: "websocket", port: 4444, allowed_origins: "*" } },
+    { driver: { type: "websocket", port: 4444, allowed_origins: DEFAULT_ALLOWED_ORIGINS } },
   ]),
   http: withDefault(HttpConfig, {}),
   ribosome: withDefault(RibosomeConfig, {}),

@@ -29,8 +29,13 @@ admin_interfaces:
   - driver:
       type: websocket
       port: 4444 # 0 picks a free port
-      # "*" or a comma-separated list of exact Origin values; connections without Origin are refused.
-      allowed_origins: "*"
+      # Which Origin headers may connect (connections without one are refused): a comma-separated
+      # list of exact values ("https://my.app", "my-tool"), patterns with any port
+      # ("http://localhost:*"), "local", or "*" (any web page: dangerous).
+      # "local" = pages from localhost, 127.0.0.1 or [::1] (any port) and tools that send an
+      # Origin no browser sends (e.g. "conductor-cli"; Node's ws needs one: @holochain/client's
+      # wsClientOptions: {origin}). Pages from any other site are refused.
+      allowed_origins: local
       # danger_bind_addr: 0.0.0.0
 
 # The HTTP endpoint (Hono): /health, /metrics (Prometheus), the JSON admin API under /api,
@@ -39,6 +44,12 @@ http:
   port: 4445
   bind: 127.0.0.1
   # admin_token: a-long-random-string # when set, /api/* needs "Authorization: Bearer <token>"
+  # Pages allowed to use /api (same syntax as allowed_origins above). Requests without an Origin
+  # (curl, scripts) are allowed; bodies must be application/json or application/octet-stream.
+  allowed_origins: local
+  max_install_body_bytes: 67108864 # POST /api/apps (64 MiB)
+  max_body_bytes: 1048576 # every other /api body, zome calls included (1 MiB)
+  max_json_depth: 64 # deepest nesting of arrays and objects in a JSON body
   gateway:
     enabled: true
     allowed_app_ids: [] # nothing is exposed until listed here

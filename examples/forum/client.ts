@@ -29,7 +29,8 @@ const { values } = parseArgs({
   },
 })
 const appId = values["app-id"]
-// The Origin the admin interface admits (the embedded default admits any).
+// The Origin sent on both websockets: Node's ws sends none unless told. The embedded default
+// admin interface admits loopback pages and tools (an Origin that is not a web page's).
 const origin = "forum-client"
 
 const admin = await AdminWebsocket.connect({

@@ -32,6 +32,7 @@ Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothin
     for (let i = 0; !stop; i++) {
       const response = await fetch(`${first.http}/api/apps/forum/call/forum/forum/create_post`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ title: `post ${id}.${i}`, body: "x".repeat(200) }),
       }).catch(() => undefined)
       if (response === undefined) return
@@ -92,6 +93,7 @@ Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothin
   assertEquals((await listed.json() as Array<unknown>).length, posts)
   const after = await fetch(`${second.http}/api/apps/forum/call/forum/forum/create_post`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ title: "after the crash", body: "still writing" }),
   })
   assertEquals(after.status, 200)

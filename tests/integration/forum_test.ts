@@ -191,6 +191,7 @@ Deno.test("the forum example with two agents", async (t) => {
     assert(apps[0]!.agent_pub_key.startsWith("uhCAk"))
     const called = await app.request("/api/apps/bob/call/forum/forum/list_posts", {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: "null",
     })
     assertEquals(called.status, 200)
