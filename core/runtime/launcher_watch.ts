@@ -32,15 +32,20 @@ function readProc(pid: number, file: string): string | undefined {
   }
 }
 
-/** Parent pid and start time from `/proc/<pid>/stat` (the command name may hold spaces). */
-function stat(pid: number): { readonly ppid: number; readonly startTime: string } | undefined {
+/**
+ * State, parent pid and start time from `/proc/<pid>/stat` (the command name may hold spaces).
+ */
+function stat(
+  pid: number,
+): { readonly state: string; readonly ppid: number; readonly startTime: string } | undefined {
   const text = readProc(pid, "stat")
   if (text === undefined) return undefined
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
   // Fields after the name start at "state" (field 3): ppid is field 4, starttime field 22.
+  const state = fields[0] ?? ""
   const ppid = Number(fields[1])
   const startTime = fields[19]
-  return Number.isInteger(ppid) && startTime !== undefined ? { ppid, startTime } : undefined
+  return Number.isInteger(ppid) && startTime !== undefined ? { state, ppid, startTime } : undefined
 }
 
 /** Whether `argv` is a wrapper that launched us rather than a user's shell or a supervisor. */
@@ -69,9 +74,15 @@ export function findLaunchers(): ReadonlyArray<Launcher> {
   return launchers
 }
 
-/** The first of `launchers` that no longer runs, if any. */
+/**
+ * The first of `launchers` that no longer runs, if any: its pid is gone or reused, or it is a
+ * zombie (dead, and not yet reaped by its own parent).
+ */
 export function goneLauncher(launchers: ReadonlyArray<Launcher>): Launcher | undefined {
-  return launchers.find((l) => stat(l.pid)?.startTime !== l.startTime)
+  return launchers.find((l) => {
+    const now = stat(l.pid)
+    return now === undefined || now.startTime !== l.startTime || now.state === "Z"
+  })
 }
 
 /**
