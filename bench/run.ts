@@ -4,7 +4,7 @@
  * date, the machine, the command, and each result next to its goal from the issues, marked met or
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
- * Run: `deno task bench [--only core,nonce,process,websocket]`.
+ * Run: `deno task bench [--only core,nonce,process,websocket,robustness]`.
  *
  * @module
  */
@@ -77,6 +77,11 @@ const GOALS: ReadonlyArray<Goal> = [
     text: "< 500 ms",
     met: (v) => v < 500,
   },
+  {
+    matches: (n) => n.startsWith("conductor RSS growth between two websocket abuse rounds"),
+    text: "< 48 MiB",
+    met: (v) => v < 48,
+  },
 ]
 
 /** The benchmarks, in the order they run. */
@@ -85,6 +90,7 @@ const BENCHMARKS: ReadonlyArray<{ readonly key: string; readonly args: ReadonlyA
   { key: "nonce", args: ["bench/nonce_bench.ts"] },
   { key: "process", args: ["bench/process_bench.ts"] },
   { key: "websocket", args: ["bench/websocket_bench.ts", "--runs", "5"] },
+  { key: "robustness", args: ["bench/robustness_bench.ts"] },
 ]
 
 const ROOT = new URL("../", import.meta.url).pathname

@@ -11,7 +11,11 @@
  * - an envelope that does not decode is ignored (no reply, the connection stays open);
  * - at most 128 requests of one connection run at once; more wait in a queue of at most 64 MiB,
  *   beyond which that connection is closed;
- * - a ping every 5 s of silence; a peer that sends nothing (not even the pong) for 10 s is closed;
+ * - a ping after 30 s of silence; a peer that sends nothing (not even the pong) for 60 s is
+ *   closed. The clock runs on this process's event loop, which a running zome call blocks (guests
+ *   run synchronously), so the deadline must outlast such a stall: with 5 s, a call emitting
+ *   10,000 signals on a loaded machine held the loop long enough that an idle admin connection
+ *   whose pong was already waiting was closed ("No response from ping frame");
  * - signals are dropped for a connection whose unsent backlog is above 8 MiB, and a connection
  *   whose backlog passes 128 MiB (it never reads) is closed, so a slow client cannot grow memory.
  *
@@ -23,8 +27,12 @@ import { decodeMsgpack, decodeWireMessage, errorPayload, type WireMessage } from
 
 /** Largest message accepted (Holochain's default; Deno's websocket enforces the same). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-/** Seconds between pings; a peer silent for twice as long (no pong) is closed. */
-export const PING_INTERVAL_SECONDS = 5
+/**
+ * Seconds of silence before a ping; a peer silent for twice as long (no pong) is closed. Long
+ * enough that a stall of this process (a long zome call on a busy machine) is not taken for a
+ * dead peer; short enough that a vanished peer's slot is reclaimed within a minute.
+ */
+export const PING_INTERVAL_SECONDS = 30
 /** Requests of one connection that run concurrently (Holochain: 128). */
 export const MAX_IN_FLIGHT = 128
 /** Bytes of requests one connection may have waiting beyond `MAX_IN_FLIGHT`. */

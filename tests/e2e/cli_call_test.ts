@@ -5,32 +5,27 @@
  *
  * @module
  */
-import type { CellId, WsClient } from "@holochain/client"
+import type { CellId } from "@holochain/client"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
-import { ROOT } from "../support/conductor.ts"
-import { ADMIN_ORIGIN, connectAdmin, installEnabled, startConductor } from "./support.ts"
+import { conductorCommand } from "../support/process.ts"
+import { cleanup } from "../support/timeout.ts"
+import {
+  ADMIN_ORIGIN,
+  closeClient,
+  connectAdmin,
+  installEnabled,
+  startConductor,
+} from "./support.ts"
 
-async function call(adminPort: number, ...args: Array<string>) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "call",
-      "--admin-port",
-      String(adminPort),
-      "--origin",
-      ADMIN_ORIGIN,
-      ...args,
-    ],
-    stdin: "null",
-  }).output()
-  const text = new TextDecoder()
-  return {
-    code: output.code,
-    stdout: text.decode(output.stdout),
-    stderr: text.decode(output.stderr),
-  }
+function call(adminPort: number, ...args: Array<string>) {
+  return conductorCommand([
+    "call",
+    "--admin-port",
+    String(adminPort),
+    "--origin",
+    ADMIN_ORIGIN,
+    ...args,
+  ])
 }
 
 Deno.test({
@@ -114,26 +109,22 @@ Deno.test({
         const badJson = await call(conductor.adminPort, "cli", "main", "noop", "noop", "{nope")
         assertEquals(badJson.code, 1)
         assert(badJson.stderr.includes("PAYLOAD is not JSON"), badJson.stderr)
-        const wrongOrigin = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            `${ROOT}main.ts`,
-            "call",
-            "--admin-port",
-            String(conductor.adminPort),
-            "cli",
-            "main",
-            "noop",
-            "noop",
-          ],
-          stdin: "null",
-        }).output()
+        const wrongOrigin = await conductorCommand([
+          "call",
+          "--admin-port",
+          String(conductor.adminPort),
+          "cli",
+          "main",
+          "noop",
+          "noop",
+        ])
         assertEquals(wrongOrigin.code, 1)
       })
     } finally {
-      await (admin.client as WsClient).close().catch(() => {})
-      assertEquals(await conductor.stop(), 0)
+      await cleanup([
+        ["closing the admin client", () => closeClient(admin)],
+        ["stopping the conductor", async () => assertEquals(await conductor.stop(), 0)],
+      ])
     }
   },
 })

@@ -18,6 +18,7 @@ import {
   callZome,
   callZomeError,
   collectSignals,
+  disposeConductor,
   installApp,
   makeConductor,
   packed,
@@ -241,5 +242,5 @@ Deno.test("the forum example with two agents", async (t) => {
     assertEquals((await installed.json()).status.type, "enabled")
   })
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })

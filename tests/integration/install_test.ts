@@ -16,7 +16,14 @@ import { Hasher, type WasmHash } from "../../core/hash/mod.ts"
 import { RibosomeStore } from "../../core/ribosome_store/mod.ts"
 import { Keystore } from "../../core/keystore/mod.ts"
 import { Store } from "../../core/store/mod.ts"
-import { callZome, makeConductor, packed, ROOT, type TestConductor } from "../support/conductor.ts"
+import {
+  callZome,
+  disposeConductor,
+  makeConductor,
+  packed,
+  ROOT,
+  type TestConductor,
+} from "../support/conductor.ts"
 
 const TABLES = [
   "agent_keys",
@@ -183,7 +190,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     },
   )
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
@@ -254,7 +261,7 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     assertEquals((await run(Effect.flip(service.enable("a1")))).reason, "NotFound")
   })
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("clone cells: create, disable, enable, delete, with role.N ids and a limit", async () => {
@@ -317,7 +324,7 @@ Deno.test("clone cells: create, disable, enable, delete, with role.N ids and a l
     service.createClone("c", { roleName: "main", modifiers: { network_seed: "three" } }),
   )
   assertEquals(third.clone_id, "main.2")
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("deferred membrane proofs: awaiting, provided, enabled", async () => {
@@ -341,7 +348,7 @@ Deno.test("deferred membrane proofs: awaiting, provided, enabled", async () => {
   })
   await run(service.enableAfterMemproofs("m"))
   assertEquals((await run(service.info("m")))?.status, { type: "enabled" })
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrumented nor recompiled", async () => {
@@ -372,7 +379,7 @@ Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrume
   const metered = meteredOf(store)
   const cell = (await first.runPromise(Effect.service(Cells))).byApp("forum")[0]!
   await callZome(first, cell, "forum", "create_post", { title: "Before restart", body: "kept" })
-  await first.dispose()
+  await disposeConductor(first)
 
   const second = makeConductor({ file })
   // After a restart the stored metered bytes are used as they are.
@@ -393,6 +400,6 @@ Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrume
     ),
     ["enabled"],
   )
-  await second.dispose()
+  await disposeConductor(second)
   await Deno.remove(dir, { recursive: true })
 })

@@ -9,6 +9,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { ROOT } from "../support/conductor.ts"
+import { denoRun } from "../support/process.ts"
 
 interface Spec {
   readonly args: ReadonlyArray<string>
@@ -28,20 +29,13 @@ function pattern(expected: string): RegExp {
 }
 
 async function conductor(args: ReadonlyArray<string>, cwd: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      ...args.map((a) => a.replaceAll("$ROOT", ROOT.replace(/\/$/, ""))),
-    ],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output()
-  const decoder = new TextDecoder()
-  return { code: output.code, text: decoder.decode(output.stdout) + decoder.decode(output.stderr) }
+  const output = await denoRun([
+    "run",
+    "-A",
+    `${ROOT}main.ts`,
+    ...args.map((a) => a.replaceAll("$ROOT", ROOT.replace(/\/$/, ""))),
+  ], { cwd, env: { NO_COLOR: "1" } })
+  return { code: output.code, text: output.stdout + output.stderr }
 }
 
 const here = new URL(".", import.meta.url).pathname
