@@ -8,7 +8,7 @@
 import type { CellId } from "@holochain/client"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { conductorCommand } from "../support/process.ts"
-import { cleanup } from "../support/timeout.ts"
+import { cleanup, step } from "../support/timeout.ts"
 import {
   ADMIN_ORIGIN,
   closeClient,
@@ -38,7 +38,7 @@ Deno.test({
     try {
       await installEnabled(admin, "cli")
 
-      await t.step("a call prints the zome's answer as JSON", async () => {
+      await step(t, "a call prints the zome's answer as JSON", async () => {
         const result = await call(conductor.adminPort, "cli", "main", "noop", "noop", '{"a":[1,2]}')
         assertEquals(result.code, 0, result.stderr)
         assertEquals(JSON.parse(result.stdout), { a: [1, 2] })
@@ -48,7 +48,7 @@ Deno.test({
         assertEquals(interfaces.map((i) => i.installed_app_id), ["cli"])
       })
 
-      await t.step("hashes go in and out as uhC… strings", async () => {
+      await step(t, "hashes go in and out as uhC… strings", async () => {
         const created = await call(
           conductor.adminPort,
           "cli",
@@ -72,7 +72,7 @@ Deno.test({
         assertEquals(JSON.parse(fetched.stdout).ok.action_hash, hash)
       })
 
-      await t.step("--credentials reuses one grant across calls", async () => {
+      await step(t, "--credentials reuses one grant across calls", async () => {
         const file = `${conductor.dir}/cli-credentials.json`
         const grants = async () => {
           const listed = await admin.listCapabilityGrants({
@@ -100,7 +100,7 @@ Deno.test({
         assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600)
       })
 
-      await t.step("failures exit 1 with the error variant", async () => {
+      await step(t, "failures exit 1 with the error variant", async () => {
         const missing = await call(conductor.adminPort, "cli", "main", "noop", "nope")
         assertEquals(missing.code, 1)
         assert(missing.stderr.includes("internal_error"), missing.stderr)

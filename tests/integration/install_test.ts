@@ -24,6 +24,7 @@ import {
   ROOT,
   type TestConductor,
 } from "../support/conductor.ts"
+import { step } from "../support/timeout.ts"
 
 const TABLES = [
   "agent_keys",
@@ -98,7 +99,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     assertEquals(await snapshot(conductor), before)
   }
 
-  await t.step("bytes that are not a bundle", async () => {
+  await step(t, "bytes that are not a bundle", async () => {
     await expectRefused(
       { source: { type: "bytes", value: new Uint8Array([1, 2, 3]) } },
       "InvalidBundle",
@@ -121,7 +122,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     )
   })
 
-  await t.step("wasm the conductor cannot run", async () => {
+  await step(t, "wasm the conductor cannot run", async () => {
     await expectRefused(
       { source: { type: "bytes", value: await packed("tests/fixtures/happs/bad_import") } },
       "InvalidDna",
@@ -134,7 +135,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     )
   })
 
-  await t.step("inputs that do not fit the bundle or the keystore", async () => {
+  await step(t, "inputs that do not fit the bundle or the keystore", async () => {
     const happ = await packed("tests/fixtures/happs/noop")
     await expectRefused(
       { source: { type: "bytes", value: happ }, rolesSettings: { nope: { type: "provisioned" } } },
@@ -155,7 +156,8 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     )
   })
 
-  await t.step(
+  await step(
+    t,
     "a genesis_self_check rejection fails the install; ignore_genesis_failure keeps a disabled app",
     async () => {
       const happ = await packed("tests/fixtures/happs/host_fns")
@@ -199,7 +201,8 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
   const service = await apps(conductor)
   const run = <A, E>(effect: Effect.Effect<A, E>) => conductor.runPromise(effect)
 
-  await t.step(
+  await step(
+    t,
     "install leaves the app disabled (never started) with its provisioned cell",
     async () => {
       const info = await run(
@@ -227,7 +230,7 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     },
   )
 
-  await t.step("enable starts cells; disable stops them; enable again restarts them", async () => {
+  await step(t, "enable starts cells; disable stops them; enable again restarts them", async () => {
     const info = await run(service.enable("a1"))
     assertEquals(info.status, { type: "enabled" })
     const cells = await conductor.runPromise(Effect.service(Cells))
@@ -243,14 +246,14 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     assertEquals(await callZome(conductor, cells.byApp("a1")[0]!, "noop", "echo_len", "abc"), 4)
   })
 
-  await t.step("list filters by status, newest first", async () => {
+  await step(t, "list filters by status, newest first", async () => {
     await run(service.install({ source: { type: "bytes", value: happ }, installedAppId: "a3" }))
     assertEquals((await run(service.list(null))).map((a) => a.installed_app_id), ["a3", "a1"])
     assertEquals((await run(service.list("enabled"))).map((a) => a.installed_app_id), ["a1"])
     assertEquals((await run(service.list("disabled"))).map((a) => a.installed_app_id), ["a3"])
   })
 
-  await t.step("uninstall removes the app, its cells and their data", async () => {
+  await step(t, "uninstall removes the app, its cells and their data", async () => {
     const before = await snapshot(conductor)
     await run(service.uninstall("a1", false))
     assertEquals(await run(service.info("a1")), null)

@@ -19,7 +19,7 @@ import {
   makeConductor,
   packed,
 } from "../support/conductor.ts"
-import { STEP_TIMEOUT_MS, withTimeout } from "../support/timeout.ts"
+import { step, STEP_TIMEOUT_MS, withTimeout } from "../support/timeout.ts"
 
 const CONFIG = `
 log: {level: error}
@@ -42,7 +42,7 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
       still: "here",
     })
 
-  await t.step("traps fail with the trap's message, then the zome serves again", async () => {
+  await step(t, "traps fail with the trap's message, then the zome serves again", async () => {
     const unreachable = await callZomeError(conductor, bad, "trap", "trap")
     assertEquals(unreachable.reason, "Trap")
     assert(unreachable.detail.includes("trap/trap trapped"), unreachable.detail)
@@ -57,7 +57,8 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
     await healthy()
   })
 
-  await t.step(
+  await step(
+    t,
     "an infinite loop runs out of fuel; so does one that spins on host calls",
     async () => {
       for (const fn of ["spin", "spin_host"]) {
@@ -80,7 +81,7 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
     },
   )
 
-  await t.step("unbounded allocation stops at the memory cap", async () => {
+  await step(t, "unbounded allocation stops at the memory cap", async () => {
     const error = await callZomeError(conductor, bad, "grow", "grow")
     assertEquals(error.reason, "Trap")
     const pages = await callZome(conductor, bad, "grow", "grow_pages") as number
@@ -88,7 +89,7 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
     await healthy()
   })
 
-  await t.step("a kernel allocation flood stops at the kernel budget", async () => {
+  await step(t, "a kernel allocation flood stops at the kernel budget", async () => {
     const error = await callZomeError(conductor, bad, "kernel_flood", "flood")
     assertEquals(error.reason, "Trap")
     assert(error.detail.includes("kernel memory"), error.detail)
@@ -101,7 +102,7 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
     await healthy()
   })
 
-  await t.step("output that is not exactly one msgpack value is refused", async () => {
+  await step(t, "output that is not exactly one msgpack value is refused", async () => {
     for (
       const fn of ["not_msgpack", "trailing", "truncated", "empty", "no_output", "huge_header"]
     ) {
@@ -128,7 +129,7 @@ Deno.test("host functions refuse abuse with the right error kinds", async (t) =>
     callZome(conductor, cell, "host_abuse", fn, payload)
   const kind = (answer: unknown) => (answer as { err?: { kind: string } }).err?.kind
 
-  await t.step("limits and malformed input", async () => {
+  await step(t, "limits and malformed input", async () => {
     assertEquals(kind(await call("random_too_big")), "limit")
     assertEquals(kind(await call("garbage_input")), "invalid_input")
     assertEquals(kind(await call("huge_header_input")), "invalid_input")
@@ -143,7 +144,7 @@ Deno.test("host functions refuse abuse with the right error kinds", async (t) =>
     assertEquals((await call("huge_trace") as { ok: unknown }).ok, null)
   })
 
-  await t.step("endless call_1 recursion is bounded", async () => {
+  await step(t, "endless call_1 recursion is bounded", async () => {
     // The innermost call is refused; every level above passes the refusal up as its answer.
     let answer = await call("recurse") as { ok: { type: string; value: unknown } }
     let depth = 0
@@ -156,7 +157,8 @@ Deno.test("host functions refuse abuse with the right error kinds", async (t) =>
     assert(String(answer.ok.value).includes("nests deeper than 16 calls"), String(answer.ok.value))
   })
 
-  await t.step(
+  await step(
+    t,
     "validation may not write, read non-deterministic state, sign, emit or call",
     async () => {
       const chain = await conductor.runPromise(Effect.service(Chain))
@@ -185,7 +187,7 @@ Deno.test("host functions refuse abuse with the right error kinds", async (t) =>
     },
   )
 
-  await t.step("post_commit may not write", async () => {
+  await step(t, "post_commit may not write", async () => {
     const signals = collectSignals(conductor)
     await call("create_abuse", "ok")
     await signals.atLeast(1)
