@@ -23,7 +23,11 @@
  * - an envelope that does not decode is ignored (no reply, the connection stays open);
  * - at most 128 requests of one connection run at once; more wait in a queue of at most 64 MiB,
  *   beyond which that connection is closed;
- * - a ping every 5 s of silence; a peer that sends nothing (not even the pong) for 30 s is closed;
+ * - a ping after 30 s of silence; a peer that sends nothing (not even the pong) for 60 s is
+ *   closed. The clock runs on this process's event loop, which a long stall of the loop delays,
+ *   so the deadline must outlast such a stall: with 5 s, a call emitting 10,000 signals on a
+ *   loaded machine held the loop long enough that an idle admin connection whose pong was already
+ *   waiting was closed ("No response from ping frame");
  * - signals are dropped for a connection whose unsent backlog is above 8 MiB, and a connection
  *   whose backlog passes 128 MiB (it never reads) is closed, so a slow client cannot grow memory;
  *   at most 256 KiB of it is handed to the socket at a time (`node:net` writes are costly).
@@ -50,13 +54,17 @@ export {
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 /** Seconds a TCP connection has to complete the websocket upgrade. */
 export const HANDSHAKE_TIMEOUT_SECONDS = 5
-/** Seconds of silence after which a peer is pinged. */
-export const PING_INTERVAL_SECONDS = 5
 /**
- * Seconds of silence (not even a pong) after which a peer is closed. Generous: a client busy
- * with a burst of signals answers the ping only once it has read what came before it.
+ * Seconds of silence before a ping. Long enough that a stall of this process (a long zome call on
+ * a busy machine) is not taken for a dead peer; short enough that a vanished peer's slot is
+ * reclaimed within a minute.
  */
-export const PEER_TIMEOUT_SECONDS = 30
+export const PING_INTERVAL_SECONDS = 30
+/**
+ * Seconds of silence (not even a pong) after which a peer is closed: twice the ping interval, so a
+ * client busy with a burst of signals answers the ping once it has read what came before it.
+ */
+export const PEER_TIMEOUT_SECONDS = 60
 /** Requests of one connection that run concurrently (Holochain: 128). */
 export const MAX_IN_FLIGHT = 128
 /** Bytes of requests one connection may have waiting beyond `MAX_IN_FLIGHT`. */

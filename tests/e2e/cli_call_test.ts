@@ -5,32 +5,27 @@
  *
  * @module
  */
-import type { CellId, WsClient } from "@holochain/client"
+import type { CellId } from "@holochain/client"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
-import { ROOT } from "../support/conductor.ts"
-import { ADMIN_ORIGIN, connectAdmin, installEnabled, startConductor } from "./support.ts"
+import { conductorCommand } from "../support/process.ts"
+import { cleanup, step } from "../support/timeout.ts"
+import {
+  ADMIN_ORIGIN,
+  closeClient,
+  connectAdmin,
+  installEnabled,
+  startConductor,
+} from "./support.ts"
 
-async function call(adminPort: number, ...args: Array<string>) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "call",
-      "--admin-port",
-      String(adminPort),
-      "--origin",
-      ADMIN_ORIGIN,
-      ...args,
-    ],
-    stdin: "null",
-  }).output()
-  const text = new TextDecoder()
-  return {
-    code: output.code,
-    stdout: text.decode(output.stdout),
-    stderr: text.decode(output.stderr),
-  }
+function call(adminPort: number, ...args: Array<string>) {
+  return conductorCommand([
+    "call",
+    "--admin-port",
+    String(adminPort),
+    "--origin",
+    ADMIN_ORIGIN,
+    ...args,
+  ])
 }
 
 Deno.test({
@@ -43,7 +38,7 @@ Deno.test({
     try {
       await installEnabled(admin, "cli")
 
-      await t.step("a call prints the zome's answer as JSON", async () => {
+      await step(t, "a call prints the zome's answer as JSON", async () => {
         const result = await call(conductor.adminPort, "cli", "main", "noop", "noop", '{"a":[1,2]}')
         assertEquals(result.code, 0, result.stderr)
         assertEquals(JSON.parse(result.stdout), { a: [1, 2] })
@@ -53,7 +48,7 @@ Deno.test({
         assertEquals(interfaces.map((i) => i.installed_app_id), ["cli"])
       })
 
-      await t.step("hashes go in and out as uhC… strings", async () => {
+      await step(t, "hashes go in and out as uhC… strings", async () => {
         const created = await call(
           conductor.adminPort,
           "cli",
@@ -77,7 +72,7 @@ Deno.test({
         assertEquals(JSON.parse(fetched.stdout).ok.action_hash, hash)
       })
 
-      await t.step("--credentials reuses one grant across calls", async () => {
+      await step(t, "--credentials reuses one grant across calls", async () => {
         const file = `${conductor.dir}/cli-credentials.json`
         const grants = async () => {
           const listed = await admin.listCapabilityGrants({
@@ -105,7 +100,7 @@ Deno.test({
         assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600)
       })
 
-      await t.step("failures exit 1 with the error variant", async () => {
+      await step(t, "failures exit 1 with the error variant", async () => {
         const missing = await call(conductor.adminPort, "cli", "main", "noop", "nope")
         assertEquals(missing.code, 1)
         assert(missing.stderr.includes("internal_error"), missing.stderr)
@@ -114,26 +109,22 @@ Deno.test({
         const badJson = await call(conductor.adminPort, "cli", "main", "noop", "noop", "{nope")
         assertEquals(badJson.code, 1)
         assert(badJson.stderr.includes("PAYLOAD is not JSON"), badJson.stderr)
-        const wrongOrigin = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            `${ROOT}main.ts`,
-            "call",
-            "--admin-port",
-            String(conductor.adminPort),
-            "cli",
-            "main",
-            "noop",
-            "noop",
-          ],
-          stdin: "null",
-        }).output()
+        const wrongOrigin = await conductorCommand([
+          "call",
+          "--admin-port",
+          String(conductor.adminPort),
+          "cli",
+          "main",
+          "noop",
+          "noop",
+        ])
         assertEquals(wrongOrigin.code, 1)
       })
     } finally {
-      await (admin.client as WsClient).close().catch(() => {})
-      assertEquals(await conductor.stop(), 0)
+      await cleanup([
+        ["closing the admin client", () => closeClient(admin)],
+        ["stopping the conductor", async () => assertEquals(await conductor.stop(), 0)],
+      ])
     }
   },
 })

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { WsClient } from "@holochain/client"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { packed, ROOT } from "../support/conductor.ts"
-import { connectAdmin, startConductor } from "./support.ts"
+import { denoRun } from "../support/process.ts"
+import { closeClient, connectAdmin, startConductor } from "./support.ts"
 
 Deno.test("examples/forum/client.ts drives the forum through the Conductor API", async () => {
   const conductor = await startConductor({ adminOrigins: "forum-client" })
@@ -17,22 +17,17 @@ Deno.test("examples/forum/client.ts drives the forum through the Conductor API",
     const happ = `${conductor.dir}/forum.happ`
     await Deno.writeFile(happ, await packed("examples/forum"))
     const run = async () => {
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${ROOT}examples/forum/client.ts`,
-          "--admin-port",
-          String(conductor.adminPort),
-          "--happ",
-          happ,
-        ],
-        cwd: ROOT,
-        stdin: "null",
-      }).output()
-      const stdout = new TextDecoder().decode(output.stdout)
-      assertEquals(output.code, 0, new TextDecoder().decode(output.stderr))
-      return stdout
+      const output = await denoRun([
+        "run",
+        "-A",
+        `${ROOT}examples/forum/client.ts`,
+        "--admin-port",
+        String(conductor.adminPort),
+        "--happ",
+        happ,
+      ])
+      assertEquals(output.code, 0, output.stderr)
+      return output.stdout
     }
     const first = await run()
     const created = first.match(/^created post (uhCkk\S{48})$/m)?.[1]
@@ -43,7 +38,7 @@ Deno.test("examples/forum/client.ts drives the forum through the Conductor API",
     const admin = await connectAdmin(conductor.adminPort, "forum-client")
     assertEquals((await admin.listApps({})).map((app) => app.installed_app_id), ["forum-client"])
     assertEquals((await admin.listAppInterfaces()).length, 1)
-    await (admin.client as WsClient).close()
+    await closeClient(admin)
   } finally {
     await conductor.stop()
   }

@@ -7,17 +7,25 @@
  * @module
  */
 import {
+  type AdminWebsocket,
   type AppWebsocket,
   type CallZomeRequest,
   type CellId,
   getSigningCredentials,
   type HolochainError,
-  type WsClient,
 } from "@holochain/client"
 import { encode } from "@msgpack/msgpack"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { sha512, signingKeyFromSeed } from "../../core/crypto/mod.ts"
-import { connectAdmin, connectApp, installEnabled, openApp, startConductor } from "./support.ts"
+import {
+  closeClient,
+  connectAdmin,
+  connectApp,
+  installEnabled,
+  openApp,
+  startConductor,
+  tokenRefusal,
+} from "./support.ts"
 
 /** A call signed with the client's stored credentials, sent through its own `callZome`. */
 function signed(cellId: CellId, fn: string, payload: unknown) {
@@ -49,8 +57,8 @@ async function errorName(promise: Promise<unknown>): Promise<string> {
   return "no error"
 }
 
-async function close(...clients: Array<{ readonly client: unknown }>) {
-  for (const { client } of clients) await (client as WsClient).close().catch(() => {})
+async function close(...clients: Array<AdminWebsocket | AppWebsocket>) {
+  for (const client of clients) await closeClient(client)
 }
 
 Deno.test({
@@ -85,7 +93,7 @@ Deno.test({
     assertEquals(await admin.listAppInterfaces(), [
       { port, allowed_origins: "e2e-app", installed_app_id: null },
     ])
-    assertEquals(await errorName(connectApp(port, multi.token)), "InvalidTokenError")
+    assertEquals(await tokenRefusal(port, multi.token), "refused")
     app = await openApp(admin, port, "kept")
     // The grant is on the chain: the client's credentials still work after the restart.
     const created = await app.callZome({

@@ -2,12 +2,18 @@
  * End-to-end harness: runs `deno run -A main.ts run --config <tmp>` as a subprocess (admin and
  * HTTP ports 0, a temporary data folder, a passphrase in the config), waits for its
  * `conductor ready {…}` line, and connects the unmodified `@holochain/client` 0.21 to it. Also
- * packs the fixture hApps once per process and reads the conductor's RSS from `/proc`.
+ * packs the fixture hApps once per process and reads the conductor's RSS from `/proc`. Every wait
+ * is bounded (tests/support/timeout.ts): the ready line, the exit after SIGTERM (then SIGKILL),
+ * the output readers and closing a client.
  *
  * @module
  */
-import { AdminWebsocket, AppWebsocket, type CellId } from "@holochain/client"
+import { AdminWebsocket, AppWebsocket, type CellId, type WsClient } from "@holochain/client"
 import { packed, ROOT } from "../support/conductor.ts"
+import { CLEANUP_TIMEOUT_MS, stopProcess, TimeoutError, withTimeout } from "../support/timeout.ts"
+
+/** How long a conductor may take to print its ready line (it type-checks nothing; generous). */
+export const READY_TIMEOUT_MS = 120_000
 
 /** The Origin every admin client sends (the admin interface allows it). */
 export const ADMIN_ORIGIN = "e2e-admin"
@@ -32,7 +38,10 @@ export interface ConductorProcess {
   readonly output: () => string
   /** Resident memory in KiB, from `/proc/<pid>/status`. */
   readonly rssKiB: () => number
-  /** SIGTERM, then waits for it to exit; returns its exit code. */
+  /**
+   * SIGTERM, then waits (bounded) for it to exit and returns its exit code; one that does not
+   * exit in time is killed and the wait fails naming it.
+   */
   readonly stop: () => Promise<number>
 }
 
@@ -107,11 +116,23 @@ export async function startConductor(options: StartOptions = {}): Promise<Conduc
     if (line.startsWith("conductor ready ")) resolve(JSON.parse(line.slice(16)))
   }
   const readers = Promise.all([collect(child.stdout, onLine), collect(child.stderr, onLine)])
-  const exited = child.status.then((status) => {
+  // Once ready this rejects nothing: a settled promise ignores it.
+  void child.status.then((status) => {
     reject(new Error(`conductor exited (${status.code}) before it was ready:\n${lines.join("\n")}`))
-    return status.code
   })
-  const ready = await readyPromise
+  const stop = async () => {
+    const status = await stopProcess(child, `conductor ${child.pid}`)
+    await withTimeout(readers, CLEANUP_TIMEOUT_MS, `conductor ${child.pid} output closing`)
+    return status.code
+  }
+  let ready: ReadyLine
+  try {
+    ready = await withTimeout(readyPromise, READY_TIMEOUT_MS, "the conductor's ready line")
+  } catch (error) {
+    await stop().catch(() => {})
+    if (!(error instanceof TimeoutError)) throw error
+    throw new Error(`${error.message}; its output:\n${lines.join("\n")}`, { cause: error })
+  }
   return {
     dir,
     configPath,
@@ -123,17 +144,18 @@ export async function startConductor(options: StartOptions = {}): Promise<Conduc
       const status = Deno.readTextFileSync(`/proc/${child.pid}/status`)
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
     },
-    stop: async () => {
-      try {
-        child.kill("SIGTERM")
-      } catch {
-        // Already gone: the exit code below tells how it ended.
-      }
-      const code = await exited
-      await readers
-      return code
-    },
+    stop,
   }
+}
+
+/**
+ * Closes a `@holochain/client` websocket, bounded. The client's own `close()` waits for a close
+ * event, which never comes for a socket that is already closed; that case returns at once.
+ */
+export async function closeClient(client: AdminWebsocket | AppWebsocket): Promise<void> {
+  const ws = client.client as WsClient
+  if (ws.socket.readyState === ws.socket.CLOSED) return
+  await withTimeout(ws.close(), CLEANUP_TIMEOUT_MS, `closing the websocket to ${ws.url ?? "?"}`)
 }
 
 /** An admin client with the allowed Origin. */
@@ -155,6 +177,29 @@ export function connectApp(
     token: [...token],
     wsClientOptions: { origin },
   })
+}
+
+/**
+ * Connects an app client with `token` and tells how it went: `"refused"` when the conductor closed
+ * the connection at authentication, else the error's name (or `"accepted"`, closing the client).
+ * `@holochain/client` waits a fixed 10 ms for that close before it sends `app_info`, so the same
+ * refusal reads as `InvalidTokenError` or, when the close comes later (a loaded machine), as
+ * `ClientClosedWithPendingRequests` on that first request; both are the refusal.
+ */
+export async function tokenRefusal(
+  port: number,
+  token: ReadonlyArray<number>,
+  origin = APP_ORIGIN,
+): Promise<string> {
+  try {
+    await closeClient(await connectApp(port, token, origin))
+    return "accepted"
+  } catch (error) {
+    const name = error instanceof Error ? error.name : String(error)
+    return name === "InvalidTokenError" || name === "ClientClosedWithPendingRequests"
+      ? "refused"
+      : name
+  }
 }
 
 const bundles = new Map<string, Uint8Array>()

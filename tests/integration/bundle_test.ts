@@ -7,7 +7,8 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { packed, ROOT } from "../support/conductor.ts"
-import { writeConfig } from "../support/process.ts"
+import { COMMAND_TIMEOUT_MS, writeConfig } from "../support/process.ts"
+import { stopProcess, withTimeout } from "../support/timeout.ts"
 
 /** The arguments of `deno task bundle`, writing to `output` instead of dist/. */
 async function bundleTaskArgs(output: string): Promise<Array<string>> {
@@ -21,11 +22,16 @@ async function bundleTaskArgs(output: string): Promise<Array<string>> {
 
 Deno.test("the bundled conductor runs from outside the repository", async () => {
   const dir = await Deno.makeTempDir()
-  const bundle = await new Deno.Command(Deno.execPath(), {
+  const bundler = new Deno.Command(Deno.execPath(), {
     args: await bundleTaskArgs(`${dir}/conductor.js`),
     stdout: "piped",
     stderr: "piped",
-  }).output()
+  }).spawn()
+  const bundle = await withTimeout(bundler.output(), COMMAND_TIMEOUT_MS, "deno bundle")
+    .catch(async (error) => {
+      await stopProcess(bundler, "deno bundle", { signal: "SIGKILL" }).catch(() => {})
+      throw error
+    })
   assertEquals(bundle.code, 0, new TextDecoder().decode(bundle.stderr))
   const config = await writeConfig(dir)
   const child = new Deno.Command(Deno.execPath(), {
@@ -37,12 +43,19 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader()
   let text = ""
   let http: string | undefined
-  while (http === undefined) {
-    const { value, done } = await reader.read()
-    if (done) break
-    text += value
-    http = text.match(/admin http listening on (http:\/\/\S+?) /)?.[1]
+  const listening = async () => {
+    while (http === undefined) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += value
+      http = text.match(/admin http listening on (http:\/\/\S+?) /)?.[1]
+    }
   }
+  await withTimeout(listening(), COMMAND_TIMEOUT_MS, "the bundled conductor listening")
+    .catch(async (error) => {
+      await stopProcess(child, "the bundled conductor", { signal: "SIGKILL" }).catch(() => {})
+      throw error
+    })
   assert(http !== undefined, text)
   const installed = await fetch(`${http}/api/apps?installed_app_id=forum&enable=true`, {
     method: "POST",
@@ -60,8 +73,7 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
     (await missing.json()).error,
     "zome forum has no callable function nope",
   )
-  child.kill("SIGTERM")
-  assertEquals((await child.status).code, 0)
+  assertEquals((await stopProcess(child, "the bundled conductor")).code, 0)
   await reader.cancel()
   await child.stderr.cancel()
   await Deno.remove(dir, { recursive: true })

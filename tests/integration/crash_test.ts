@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite"
 import { decodeHashB64 } from "../../core/hash/mod.ts"
 import { packed } from "../support/conductor.ts"
 import { conductorCommand, startConductor, writeConfig } from "../support/process.ts"
+import { CLEANUP_TIMEOUT_MS, waitFor, withTimeout } from "../support/timeout.ts"
 
 Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothing it acknowledged", async () => {
   const dir = await Deno.makeTempDir()
@@ -41,11 +42,11 @@ Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothin
     }
   }
   const writers = [writer(1), writer(2), writer(3)]
-  while (acknowledged.length < 150) await new Promise((resolve) => setTimeout(resolve, 10))
-  first.child.kill("SIGKILL")
+  await waitFor(() => acknowledged.length >= 150, "150 acknowledged posts")
+  const killed = first.stop("SIGKILL")
   stop = true
-  await Promise.all(writers)
-  const status = await first.exited
+  await withTimeout(Promise.all(writers), CLEANUP_TIMEOUT_MS, "the writers ending")
+  const status = await killed
   assertEquals(status.signal, "SIGKILL")
 
   const verify = await conductorCommand(["verify", "--config", config])
@@ -98,7 +99,6 @@ Deno.test("a conductor killed with SIGKILL during a burst of writes loses nothin
   })
   assertEquals(after.status, 200)
   await after.body?.cancel()
-  second.child.kill("SIGTERM")
-  assertEquals((await second.exited).code, 0)
+  assertEquals((await second.stop()).code, 0)
   await Deno.remove(dir, { recursive: true })
 })

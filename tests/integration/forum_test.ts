@@ -18,10 +18,12 @@ import {
   callZome,
   callZomeError,
   collectSignals,
+  disposeConductor,
   installApp,
   makeConductor,
   packed,
 } from "../support/conductor.ts"
+import { step } from "../support/timeout.ts"
 
 const CONFIG = `
 log: {level: error}
@@ -51,27 +53,31 @@ Deno.test("the forum example with two agents", async (t) => {
     callZome(conductor, cell, "forum", fn, payload)
 
   let first: Uint8Array
-  await t.step("posts are created, listed newest first, and announced by post_commit", async () => {
-    const signals = collectSignals(conductor)
-    first = await as(alice, "create_post", { title: "Welcome", body: "First post" }) as Uint8Array
-    const second = await as(bob, "create_post", { title: "Hi", body: "Bob here" }) as Uint8Array
-    const posts = await as(alice, "list_posts") as Array<Post>
-    assertEquals(posts.map((p) => p.title), ["Hi", "Welcome"])
-    assert(bytesEqual(posts[1]!.author, alice.agent))
-    while (
-      signals.received.filter((s) => (s.signal as { type?: string }).type === "post_created")
-        .length < 2
-    ) {
-      await signals.atLeast(signals.received.length + 1)
-    }
-    const created = signals.received.filter((s) =>
-      (s.signal as { type?: string }).type === "post_created"
-    )
-    assert(created.some((s) => bytesEqual((s.signal as { hash: Uint8Array }).hash, second)))
-    await signals.stop()
-  })
+  await step(
+    t,
+    "posts are created, listed newest first, and announced by post_commit",
+    async () => {
+      const signals = collectSignals(conductor)
+      first = await as(alice, "create_post", { title: "Welcome", body: "First post" }) as Uint8Array
+      const second = await as(bob, "create_post", { title: "Hi", body: "Bob here" }) as Uint8Array
+      const posts = await as(alice, "list_posts") as Array<Post>
+      assertEquals(posts.map((p) => p.title), ["Hi", "Welcome"])
+      assert(bytesEqual(posts[1]!.author, alice.agent))
+      while (
+        signals.received.filter((s) => (s.signal as { type?: string }).type === "post_created")
+          .length < 2
+      ) {
+        await signals.atLeast(signals.received.length + 1)
+      }
+      const created = signals.received.filter((s) =>
+        (s.signal as { type?: string }).type === "post_created"
+      )
+      assert(created.some((s) => bytesEqual((s.signal as { hash: Uint8Array }).hash, second)))
+      await signals.stop()
+    },
+  )
 
-  await t.step("the integrity zome's rules refuse bad content", async () => {
+  await step(t, "the integrity zome's rules refuse bad content", async () => {
     const long = await callZomeError(conductor, alice, "forum", "create_post", {
       title: "x".repeat(201),
       body: "b",
@@ -85,7 +91,7 @@ Deno.test("the forum example with two agents", async (t) => {
     assert(noPost.detail.length > 0)
   })
 
-  await t.step("only the author may edit or delete a post", async () => {
+  await step(t, "only the author may edit or delete a post", async () => {
     const edit = await callZomeError(conductor, bob, "forum", "update_post", {
       hash: first,
       title: "Hijacked",
@@ -100,7 +106,7 @@ Deno.test("the forum example with two agents", async (t) => {
     assert(/author/i.test(remove.detail), remove.detail)
   })
 
-  await t.step("comments from anyone, listed oldest first", async () => {
+  await step(t, "comments from anyone, listed oldest first", async () => {
     await as(bob, "create_comment", { post_hash: first, body: "Nice" })
     await as(alice, "create_comment", { post_hash: first, body: "Thanks" })
     const comments = await as(alice, "list_comments", { post_hash: first }) as Array<
@@ -114,7 +120,7 @@ Deno.test("the forum example with two agents", async (t) => {
     assert(empty.detail.length > 0)
   })
 
-  await t.step("init's unrestricted grant lets others read a cell, not write to it", async () => {
+  await step(t, "init's unrestricted grant lets others read a cell, not write to it", async () => {
     const posts = await conductor.runPromise(Effect.gen(function* () {
       const calls = yield* ZomeCalls
       return yield* calls.call({
@@ -134,13 +140,14 @@ Deno.test("the forum example with two agents", async (t) => {
     assertEquals(write.reason, "Unauthorized")
   })
 
-  await t.step("a deleted post disappears from the list", async () => {
+  await step(t, "a deleted post disappears from the list", async () => {
     await as(alice, "delete_post", { hash: first })
     assertEquals(await as(alice, "get_post", { hash: first }), null)
     assertEquals((await as(bob, "list_posts") as Array<Post>).map((p) => p.title), ["Hi"])
   })
 
-  await t.step(
+  await step(
+    t,
     "the HTTP gateway serves allowed functions with hc-http-gw's status codes",
     async () => {
       const config = await conductor.runPromise(Effect.service(ConductorConfig))
@@ -181,7 +188,7 @@ Deno.test("the forum example with two agents", async (t) => {
     },
   )
 
-  await t.step("the JSON admin API lists, calls and manages apps", async () => {
+  await step(t, "the JSON admin API lists, calls and manages apps", async () => {
     const config = await conductor.runPromise(Effect.service(ConductorConfig))
     const app = makeHttpApp((effect) => conductor.runPromise(effect), config, performance.now())
     const apps = await (await app.request("/api/apps")).json() as Array<
@@ -242,7 +249,7 @@ Deno.test("the forum example with two agents", async (t) => {
     assertEquals((await installed.json()).status.type, "enabled")
   })
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("the forum's list_posts_page pages through every post once, newest first", async () => {

@@ -22,11 +22,13 @@ import {
   callZome,
   callZomeError,
   collectSignals,
+  disposeConductor,
   installApp,
   makeConductor,
   packed,
   type TestConductor,
 } from "../support/conductor.ts"
+import { step } from "../support/timeout.ts"
 
 type Answer = { ok?: unknown; err?: { kind: string; message: string } }
 
@@ -61,12 +63,13 @@ Deno.test("host functions through the guest path", async (t) => {
   const call = (fn: string, payload: unknown = null) =>
     callZome(conductor, cell, "host_fns", fn, payload)
 
-  await t.step("init runs once, before the first call, and writes its marker", async () => {
+  await step(t, "init runs once, before the first call, and writes its marker", async () => {
     assertEquals(await call("init_count"), 1)
     assertEquals(await call("init_count"), 1)
   })
 
-  await t.step(
+  await step(
+    t,
     "agent_info_1, dna_info_1, zome_info_1, call_info_1 describe the running call",
     async () => {
       const agent = ok(await call("call_agent_info")) as {
@@ -104,16 +107,19 @@ Deno.test("host functions through the guest path", async (t) => {
     },
   )
 
-  await t.step("sys_time_1 and random_bytes_1", async () => {
-    const now = Date.now() * 1000
+  await step(t, "sys_time_1 and random_bytes_1", async () => {
+    // Between two wall-clock readings however long the call took, give or take the 1 s of
+    // skew Effect's Clock allows its monotonic projection before re-anchoring to Date.now.
+    const before = (Date.now() - 1000) * 1000
     const time = ok(await call("call_sys_time")) as number
-    assert(Math.abs(time - now) < 5_000_000, `sys_time ${time} vs ${now}`)
+    const after = (Date.now() + 1000) * 1000
+    assert(before <= time && time <= after, `sys_time ${time} not in [${before}, ${after}]`)
     const bytes = ok(await call("call_random_bytes", 48)) as Uint8Array
     assertEquals(bytes.length, 48)
     assert(!bytes.every((b) => b === 0))
   })
 
-  await t.step("hash_1 agrees with the reference implementations and the chain", async () => {
+  await step(t, "hash_1 agrees with the reference implementations and the chain", async () => {
     const data = new TextEncoder().encode("the quick brown fox")
     assertEquals(
       ok(await call("call_hash", { type: "blake2b", data })),
@@ -139,30 +145,34 @@ Deno.test("host functions through the guest path", async (t) => {
     )
   })
 
-  await t.step("sign_1 signs with the cell's key only; verify_signature_1 checks any", async () => {
-    const data = new TextEncoder().encode("sign this")
-    const signature = ok(await call("call_sign", { data })) as Uint8Array
-    assert(ed25519.verify(signature, data, hashCore(cell.agent)))
-    assertEquals(
-      ok(await call("call_verify_signature", { key: cell.agent, signature, data })),
-      true,
-    )
-    assertEquals(
-      ok(
-        await call("call_verify_signature", {
-          key: cell.agent,
-          signature,
-          data: new Uint8Array([1]),
-        }),
-      ),
-      false,
-    )
-    const other = new Uint8Array(cell.agent)
-    other[10] = other[10]! ^ 1
-    assertEquals(err(await call("call_sign", { key: other, data })).kind, "unauthorized")
-  })
+  await step(
+    t,
+    "sign_1 signs with the cell's key only; verify_signature_1 checks any",
+    async () => {
+      const data = new TextEncoder().encode("sign this")
+      const signature = ok(await call("call_sign", { data })) as Uint8Array
+      assert(ed25519.verify(signature, data, hashCore(cell.agent)))
+      assertEquals(
+        ok(await call("call_verify_signature", { key: cell.agent, signature, data })),
+        true,
+      )
+      assertEquals(
+        ok(
+          await call("call_verify_signature", {
+            key: cell.agent,
+            signature,
+            data: new Uint8Array([1]),
+          }),
+        ),
+        false,
+      )
+      const other = new Uint8Array(cell.agent)
+      other[10] = other[10]! ^ 1
+      assertEquals(err(await call("call_sign", { key: other, data })).kind, "unauthorized")
+    },
+  )
 
-  await t.step("create, get, update, get_details, delete", async () => {
+  await step(t, "create, get, update, get_details, delete", async () => {
     const created = ok(
       await call("call_create", { entry_type: "thing", entry: { value: 1 } }),
     ) as Uint8Array
@@ -200,7 +210,7 @@ Deno.test("host functions through the guest path", async (t) => {
     )
   })
 
-  await t.step("create_link, get_links, delete_link", async () => {
+  await step(t, "create_link, get_links, delete_link", async () => {
     const target = ok(
       await call("call_create", { entry_type: "thing", entry: { value: 10 } }),
     ) as Uint8Array
@@ -230,7 +240,7 @@ Deno.test("host functions through the guest path", async (t) => {
     )
   })
 
-  await t.step("query_1 filters the cell's own chain", async () => {
+  await step(t, "query_1 filters the cell's own chain", async () => {
     const things = ok(await call("call_query", { entry_types: ["thing"] })) as Array<
       { action: { type: string } }
     >
@@ -246,7 +256,7 @@ Deno.test("host functions through the guest path", async (t) => {
     assertEquals(newest.length, 1)
   })
 
-  await t.step("must_get_* find what exists and report what does not", async () => {
+  await step(t, "must_get_* find what exists and report what does not", async () => {
     const created = ok(
       await call("call_create", { entry_type: "thing", entry: { value: 3 } }),
     ) as Uint8Array
@@ -264,7 +274,7 @@ Deno.test("host functions through the guest path", async (t) => {
     assertEquals(err(await call("call_must_get_action", { hash: missing })).kind, "not_found")
   })
 
-  await t.step("capability grants and claims are written to the chain", async () => {
+  await step(t, "capability grants and claims are written to the chain", async () => {
     const grant = {
       tag: "readers",
       access: { type: "unrestricted" },
@@ -281,7 +291,8 @@ Deno.test("host functions through the guest path", async (t) => {
     assert(grants.some((g) => g.grant.tag === "readers"))
   })
 
-  await t.step(
+  await step(
+    t,
     "emit_signal_1 delivers the zome's msgpack to subscribers; post_commit runs after commits",
     async () => {
       const signals = collectSignals(conductor)
@@ -312,7 +323,8 @@ Deno.test("host functions through the guest path", async (t) => {
     },
   )
 
-  await t.step(
+  await step(
+    t,
     "an invalid write fails the call with the validator's reason and changes nothing",
     async () => {
       const before = await chainLength(conductor, cell)
@@ -326,7 +338,7 @@ Deno.test("host functions through the guest path", async (t) => {
     },
   )
 
-  await t.step("one call's writes land together or not at all", async () => {
+  await step(t, "one call's writes land together or not at all", async () => {
     const before = await chainLength(conductor, cell)
     const hashes = await call("create_many", [1, 2, 3]) as Array<Uint8Array>
     assertEquals(hashes.length, 3)
@@ -339,7 +351,8 @@ Deno.test("host functions through the guest path", async (t) => {
     assertEquals(await chainLength(conductor, cell), before + 3)
   })
 
-  await t.step(
+  await step(
+    t,
     "a payload that is not msgpack fails with a clear error and writes nothing",
     async () => {
       const before = await chainLength(conductor, cell)
@@ -360,7 +373,7 @@ Deno.test("host functions through the guest path", async (t) => {
     },
   )
 
-  await t.step("a missing function is FunctionNotFound; callbacks are not callable", async () => {
+  await step(t, "a missing function is FunctionNotFound; callbacks are not callable", async () => {
     assertEquals(
       (await callZomeError(conductor, cell, "host_fns", "no_such_fn", null)).reason,
       "FunctionNotFound",
@@ -375,7 +388,7 @@ Deno.test("host functions through the guest path", async (t) => {
     )
   })
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("call_1 between cells, roles and agents", async (t) => {
@@ -389,7 +402,7 @@ Deno.test("call_1 between cells, roles and agents", async (t) => {
   const call = (cell: RunningCell, fn: string, payload: unknown) =>
     callZome(conductor, cell, "host_fns", fn, payload)
 
-  await t.step("local and role targets run as the chain author", async () => {
+  await step(t, "local and role targets run as the chain author", async () => {
     const local = ok(
       await call(a, "call_call", {
         target: { type: "local" },
@@ -412,7 +425,7 @@ Deno.test("call_1 between cells, roles and agents", async (t) => {
     assertEquals(bThings.length, 1)
   })
 
-  await t.step("a call into another agent's cell needs a grant", async () => {
+  await step(t, "a call into another agent's cell needs a grant", async () => {
     const other = await installApp(
       conductor,
       await packed("tests/fixtures/happs/host_fns_pair"),
@@ -457,7 +470,8 @@ Deno.test("call_1 between cells, roles and agents", async (t) => {
     assertEquals(notGranted.type, "unauthorized")
   })
 
-  await t.step(
+  await step(
+    t,
     "init failure (DNA properties {fail_init: true}) fails the call and commits nothing",
     async () => {
       const failing = await conductor.runPromise(Effect.gen(function* () {
@@ -487,5 +501,5 @@ Deno.test("call_1 between cells, roles and agents", async (t) => {
     },
   )
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })

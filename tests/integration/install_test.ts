@@ -16,7 +16,15 @@ import { Hasher, type WasmHash } from "../../core/hash/mod.ts"
 import { RibosomeStore } from "../../core/ribosome_store/mod.ts"
 import { Keystore } from "../../core/keystore/mod.ts"
 import { Store } from "../../core/store/mod.ts"
-import { callZome, makeConductor, packed, ROOT, type TestConductor } from "../support/conductor.ts"
+import {
+  callZome,
+  disposeConductor,
+  makeConductor,
+  packed,
+  ROOT,
+  type TestConductor,
+} from "../support/conductor.ts"
+import { step } from "../support/timeout.ts"
 
 const TABLES = [
   "agent_keys",
@@ -92,7 +100,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     assertEquals(await snapshot(conductor), before)
   }
 
-  await t.step("bytes that are not a bundle", async () => {
+  await step(t, "bytes that are not a bundle", async () => {
     await expectRefused(
       { source: { type: "bytes", value: new Uint8Array([1, 2, 3]) } },
       "InvalidBundle",
@@ -115,7 +123,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     )
   })
 
-  await t.step("wasm the conductor cannot run", async () => {
+  await step(t, "wasm the conductor cannot run", async () => {
     await expectRefused(
       { source: { type: "bytes", value: await packed("tests/fixtures/happs/bad_import") } },
       "InvalidDna",
@@ -128,7 +136,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     )
   })
 
-  await t.step("inputs that do not fit the bundle or the keystore", async () => {
+  await step(t, "inputs that do not fit the bundle or the keystore", async () => {
     const happ = await packed("tests/fixtures/happs/noop")
     await expectRefused(
       { source: { type: "bytes", value: happ }, rolesSettings: { nope: { type: "provisioned" } } },
@@ -149,7 +157,8 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     )
   })
 
-  await t.step(
+  await step(
+    t,
     "a genesis_self_check rejection fails the install; ignore_genesis_failure keeps a disabled app",
     async () => {
       const happ = await packed("tests/fixtures/happs/host_fns")
@@ -184,7 +193,7 @@ Deno.test("malformed bundles, wasm and inputs are refused and change nothing", a
     },
   )
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
@@ -193,7 +202,8 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
   const service = await apps(conductor)
   const run = <A, E>(effect: Effect.Effect<A, E>) => conductor.runPromise(effect)
 
-  await t.step(
+  await step(
+    t,
     "install leaves the app disabled (never started) with its provisioned cell",
     async () => {
       const info = await run(
@@ -221,7 +231,7 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     },
   )
 
-  await t.step("enable starts cells; disable stops them; enable again restarts them", async () => {
+  await step(t, "enable starts cells; disable stops them; enable again restarts them", async () => {
     const info = await run(service.enable("a1"))
     assertEquals(info.status, { type: "enabled" })
     const cells = await conductor.runPromise(Effect.service(Cells))
@@ -237,14 +247,14 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     assertEquals(await callZome(conductor, cells.byApp("a1")[0]!, "noop", "echo_len", "abc"), 4)
   })
 
-  await t.step("list filters by status, newest first", async () => {
+  await step(t, "list filters by status, newest first", async () => {
     await run(service.install({ source: { type: "bytes", value: happ }, installedAppId: "a3" }))
     assertEquals((await run(service.list(null))).map((a) => a.installed_app_id), ["a3", "a1"])
     assertEquals((await run(service.list("enabled"))).map((a) => a.installed_app_id), ["a1"])
     assertEquals((await run(service.list("disabled"))).map((a) => a.installed_app_id), ["a3"])
   })
 
-  await t.step("uninstall removes the app, its cells and their data", async () => {
+  await step(t, "uninstall removes the app, its cells and their data", async () => {
     const before = await snapshot(conductor)
     await run(service.uninstall("a1", false))
     assertEquals(await run(service.info("a1")), null)
@@ -267,7 +277,7 @@ Deno.test("app lifecycle: install, enable, disable, uninstall", async (t) => {
     assertEquals((await run(Effect.flip(service.enable("a1")))).reason, "NotFound")
   })
 
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("clone cells: create, disable, enable, delete, with role.N ids and a limit", async () => {
@@ -330,7 +340,7 @@ Deno.test("clone cells: create, disable, enable, delete, with role.N ids and a l
     service.createClone("c", { roleName: "main", modifiers: { network_seed: "three" } }),
   )
   assertEquals(third.clone_id, "main.2")
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("deferred membrane proofs: awaiting, provided, enabled", async () => {
@@ -354,7 +364,7 @@ Deno.test("deferred membrane proofs: awaiting, provided, enabled", async () => {
   })
   await run(service.enableAfterMemproofs("m"))
   assertEquals((await run(service.info("m")))?.status, { type: "enabled" })
-  await conductor.dispose()
+  await disposeConductor(conductor)
 })
 
 Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrumented nor recompiled", async () => {
@@ -385,7 +395,7 @@ Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrume
   const metered = meteredOf(store)
   const cell = (await first.runPromise(Effect.service(Cells))).byApp("forum")[0]!
   await callZome(first, cell, "forum", "create_post", { title: "Before restart", body: "kept" })
-  await first.dispose()
+  await disposeConductor(first)
 
   const second = makeConductor({ file })
   // After a restart the stored metered bytes are used as they are.
@@ -406,6 +416,6 @@ Deno.test("apps, cells and chains survive a restart; wasm is neither re-instrume
     ),
     ["enabled"],
   )
-  await second.dispose()
+  await disposeConductor(second)
   await Deno.remove(dir, { recursive: true })
 })

@@ -11,6 +11,8 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { ROOT } from "../support/conductor.ts"
+import { COMMAND_TIMEOUT_MS } from "../support/process.ts"
+import { CLEANUP_TIMEOUT_MS, withTimeout } from "../support/timeout.ts"
 
 interface Spec {
   readonly args: ReadonlyArray<string>
@@ -84,8 +86,14 @@ async function conductor(
     if (outcome === "timeout") child.kill("SIGKILL")
     if (outcome === "seen") child.kill(signal.signal)
   }
-  const status = await child.status
-  await collected
+  // Bounded: a conductor that outlives its signal is killed, and the test fails naming it.
+  const status = await withTimeout(child.status, COMMAND_TIMEOUT_MS, `conductor ${args.join(" ")}`)
+    .catch(async (error) => {
+      child.kill("SIGKILL")
+      await withTimeout(child.status, CLEANUP_TIMEOUT_MS, "the conductor after SIGKILL")
+      throw error
+    })
+  await withTimeout(collected, CLEANUP_TIMEOUT_MS, "the conductor's output")
   return { code: status.code, text: out.stdout + out.stderr }
 }
 

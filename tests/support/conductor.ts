@@ -17,6 +17,7 @@ import { Apps } from "../../core/app/mod.ts"
 import { Cells, type RunningCell } from "../../core/cell/mod.ts"
 import { ZomeCalls } from "../../core/workflow/zome_call.ts"
 import { Signals } from "../../core/signals/mod.ts"
+import { CLEANUP_TIMEOUT_MS, WAIT_TIMEOUT_MS, withTimeout } from "./timeout.ts"
 
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url).pathname
@@ -53,6 +54,11 @@ export function makeConductor(options: TestConductorOptions = {}) {
 
 /** The conductor runtime type. */
 export type TestConductor = ReturnType<typeof makeConductor>
+
+/** Disposes a conductor runtime (every finalizer runs), bounded by `CLEANUP_TIMEOUT_MS`. */
+export function disposeConductor(conductor: { readonly dispose: () => Promise<void> }) {
+  return withTimeout(conductor.dispose(), CLEANUP_TIMEOUT_MS, "disposing the conductor runtime")
+}
 
 /** Installs and enables a bundle; returns the app's running cells by label. */
 export async function installApp(conductor: TestConductor, happ: Uint8Array, appId: string) {
@@ -114,12 +120,19 @@ export function collectSignals(conductor: TestConductor) {
   })))
   return {
     received,
-    /** Resolves once at least `count` signals arrived. */
+    /** Resolves once at least `count` signals arrived (fails after `WAIT_TIMEOUT_MS`). */
     atLeast: (count: number) =>
-      received.length >= count
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => waiters.push({ count, resolve })),
-    stop: () => conductor.runPromise(Fiber.interrupt(fiber)),
+      received.length >= count ? Promise.resolve() : withTimeout(
+        new Promise<void>((resolve) => waiters.push({ count, resolve })),
+        WAIT_TIMEOUT_MS,
+        `${count} signals (${received.length} arrived)`,
+      ),
+    stop: () =>
+      withTimeout(
+        conductor.runPromise(Fiber.interrupt(fiber)),
+        CLEANUP_TIMEOUT_MS,
+        "ending the signal subscription",
+      ),
   }
 }
 

@@ -1,11 +1,16 @@
 /**
  * Test helpers for real conductor processes: write a config, start `conductor run` and wait for
- * the line that says where the HTTP endpoint listens, run one-shot commands. Processes are killed
- * by the tests that start them (SIGKILL for crash tests, SIGTERM otherwise).
+ * the line that says where the HTTP endpoint listens, run one-shot commands. Processes are stopped
+ * by the tests that start them (SIGKILL for crash tests, SIGTERM otherwise) through `stop`, which
+ * bounds the wait and falls back to SIGKILL; one-shot commands are bounded too.
  *
  * @module
  */
 import { ROOT } from "./conductor.ts"
+import { CLEANUP_TIMEOUT_MS, stopProcess, withTimeout } from "./timeout.ts"
+
+/** Bound of a one-shot `conductor` command (pack, verify, …). */
+export const COMMAND_TIMEOUT_MS = 120_000
 
 /** A started conductor process. */
 export interface ConductorProcess {
@@ -14,8 +19,10 @@ export interface ConductorProcess {
   readonly http: string
   /** Everything the process printed so far (stdout and stderr). */
   readonly output: () => string
-  /** Resolves with the exit status. */
+  /** Resolves with the exit status once its output is read to the end. */
   readonly exited: Promise<Deno.CommandStatus>
+  /** Sends `signal` (default SIGTERM) and waits, bounded, for the exit; SIGKILL if it hangs. */
+  readonly stop: (signal?: Deno.Signal) => Promise<Deno.CommandStatus>
 }
 
 /** Writes a conductor.yaml into `dir` with loopback, free ports and a fixed passphrase. */
@@ -36,20 +43,42 @@ ${extra}`,
   return file
 }
 
-/** Runs `conductor <args>` to completion. */
-export async function conductorCommand(args: ReadonlyArray<string>, cwd = ROOT) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, ...args],
-    cwd,
+/** Options of `denoRun`. */
+export interface RunOptions {
+  /** @default the repository root */
+  readonly cwd?: string
+  readonly env?: Record<string, string>
+  /** @default COMMAND_TIMEOUT_MS */
+  readonly timeoutMs?: number
+}
+
+/** Runs `deno <args>` to completion; killed (and the call fails) after `timeoutMs`. */
+export async function denoRun(args: ReadonlyArray<string>, options: RunOptions = {}) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    cwd: options.cwd ?? ROOT,
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output()
+    ...(options.env === undefined ? {} : { env: options.env }),
+  }).spawn()
+  const what = `deno ${args.join(" ")}`
+  const output = await withTimeout(child.output(), options.timeoutMs ?? COMMAND_TIMEOUT_MS, what)
+    .catch(async (error) => {
+      await stopProcess(child, what, { signal: "SIGKILL" }).catch(() => {})
+      throw error
+    })
   const decoder = new TextDecoder()
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   }
+}
+
+/** Runs `conductor <args>` to completion, bounded like `denoRun`. */
+export function conductorCommand(args: ReadonlyArray<string>, cwd = ROOT) {
+  return denoRun(["run", "-A", `${ROOT}main.ts`, ...args], { cwd })
 }
 
 /** Starts `conductor run --config <file>` and waits until the HTTP endpoint listens. */
@@ -59,6 +88,7 @@ export async function startConductor(
 ): Promise<ConductorProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}main.ts`, "run", "--config", config],
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn()
@@ -78,19 +108,18 @@ export async function startConductor(
     await pumps
     return status
   })
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const http = await Promise.race([
-    httpUrl,
-    exited.then((status) =>
-      Promise.reject(new Error(`conductor exited with ${status.code} before listening:\n${text}`))
-    ),
-    new Promise<never>((
-      _,
-      reject,
-    ) => (timer = setTimeout(
-      () => reject(new Error(`conductor did not start:\n${text}`)),
-      timeoutMs,
-    ))),
-  ]).finally(() => clearTimeout(timer))
-  return { child, http, output: () => text, exited }
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    const status = await stopProcess(child, `conductor ${child.pid}`, { signal })
+    await withTimeout(exited, CLEANUP_TIMEOUT_MS, `conductor ${child.pid} output closing`)
+    return status
+  }
+  const early = exited.then((status) =>
+    Promise.reject(new Error(`conductor exited with ${status.code} before listening:\n${text}`))
+  )
+  const http = await withTimeout(Promise.race([httpUrl, early]), timeoutMs, "conductor start")
+    .catch(async (error) => {
+      await stop("SIGKILL").catch(() => {})
+      throw new Error(`${error.message}:\n${text}`, { cause: error })
+    })
+  return { child, http, output: () => text, exited, stop }
 }

@@ -14,7 +14,7 @@ import { randomBytes, sha512, signingKeyFromSeed } from "../../core/crypto/mod.t
 import type { AgentPubKey } from "../../core/hash/mod.ts"
 import { Keystore } from "../../core/keystore/mod.ts"
 import { makeSignedCalls } from "../../core/app_interface/mod.ts"
-import { installApp, packed } from "../support/conductor.ts"
+import { disposeConductor, installApp, packed } from "../support/conductor.ts"
 import { makeInterfaceConductor } from "./support.ts"
 
 function params(cell: RunningCell, provenance: AgentPubKey, fn = "noop", extra = {}) {
@@ -89,6 +89,6 @@ Deno.test("signed calls: author without grant, app scoping, and each failure's v
       assertEquals(yield* outcome(call("mine", stopped)), { error: "internal_error" })
     }))
   } finally {
-    await conductor.dispose()
+    await disposeConductor(conductor)
   }
 })

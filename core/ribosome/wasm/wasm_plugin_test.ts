@@ -88,9 +88,8 @@ Deno.test("WasmPlugin.call stops an infinite loop with fuelExhausted within the 
   const plugin = create(
     watGuest(`(func (export "spin") (result i32) (loop $l (br $l)) (i32.const 0))`),
   )
-  const started = performance.now()
+  // The budget, not a clock, ends it: exactly the budget is spent.
   const result = trap(plugin.call("spin", new Uint8Array(0), 5_000_000n))
-  assert(performance.now() - started < 2000)
   assertEquals(result.kind, "fuel_exhausted")
   assertEquals(result.fuelExhausted, true)
   assertEquals(result.fuelUsed, 5_000_000n)
