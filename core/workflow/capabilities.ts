@@ -59,7 +59,6 @@ export const makeCapabilities = Effect.gen(function* () {
   const zomeCalls = yield* ZomeCalls
   const apps = yield* Apps
   const services = yield* Effect.context<HostFnServices>()
-  const runSync = Effect.runSyncExitWith(services)
   const error = (reason: CapabilityError["reason"], detail: string) =>
     new CapabilityError({ reason, detail })
 
@@ -84,15 +83,18 @@ export const makeCapabilities = Effect.gen(function* () {
       const cell = yield* running(cellId)
       yield* Effect.mapError(zomeCalls.ensureInit(cellId), (e) =>
         error("Internal", `init failed: ${e.detail}`))
-      const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) =>
-        error("Internal", e.message))
-      // Validation and commit run synchronously so nothing interleaves with the head check.
-      const exit = runSync(Effect.gen(function* () {
-        const hash = append(ws)
-        yield* validatePending(ribosome, cell, ws)
-        yield* chain.commit(ws)
-        return hash
-      }))
+      // The cell's write lock keeps zome calls from committing between open and commit.
+      const exit = yield* Effect.exit(zomeCalls.withCellWriteLock(
+        cellId,
+        Effect.gen(function* () {
+          const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) =>
+            error("Internal", e.message))
+          const hash = append(ws)
+          yield* validatePending(ribosome, cell, ws)
+          yield* chain.commit(ws)
+          return hash
+        }).pipe(Effect.provideContext(services)),
+      ))
       if (Exit.isSuccess(exit)) {
         return exit.value
       }
