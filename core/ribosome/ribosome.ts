@@ -358,7 +358,8 @@ export const makeRibosome = Effect.gen(function* () {
 
   const release = (instance: Instance) => {
     instance.current = undefined
-    if (instance.plugin.poisoned || instance.dropped) {
+    // Synchronous instances serve install-time callbacks only: not worth keeping warm.
+    if (instance.plugin.poisoned || instance.dropped || instance.key.endsWith("#sync")) {
       forget(instance)
       return
     }
