@@ -43,11 +43,11 @@ function median(samples: Array<number>): number {
 }
 
 /** Median over RUNS of the µs per call of `f`. */
-function time(f: () => void): number {
+async function time(f: () => Promise<unknown>): Promise<number> {
   const runs: Array<number> = []
   for (let r = 0; r < RUNS; r++) {
     const start = performance.now()
-    for (let i = 0; i < CALLS_PER_RUN; i++) f()
+    for (let i = 0; i < CALLS_PER_RUN; i++) await f()
     runs.push(((performance.now() - start) * 1000) / CALLS_PER_RUN)
   }
   return median(runs)
@@ -63,7 +63,7 @@ const validateCtx: HostCallContext = {
   workspace: null,
   depth: 0,
   unresolved: [],
-  call: () => ({ type: "error", value: "" }),
+  call: () => Effect.succeed({ type: "error", value: "" }),
 }
 const sysTimeCtx: HostCallContext = {
   ...validateCtx,
@@ -75,7 +75,7 @@ const nil = encode(null)
 
 interface Case {
   readonly label: string
-  readonly call: () => void
+  readonly call: () => Promise<unknown>
 }
 
 const cases: Array<Case> = ["store_record", "store_entry", "register_agent_activity"].map(
@@ -88,15 +88,15 @@ const cases: Array<Case> = ["store_record", "store_entry", "register_agent_activ
     })
     return {
       label: `validate ${type}: %s µs (${op.length} B op)`,
-      call: () => ribosome.call(validateCtx, "validate", op),
+      call: () => Effect.runPromise(ribosome.call(validateCtx, "validate", op)),
     }
   },
 )
 cases.push({
   label: "zome call call_sys_time (one host call): %s µs",
-  call: () => ribosome.call(sysTimeCtx, "call_sys_time", nil),
+  call: () => Effect.runPromise(ribosome.call(sysTimeCtx, "call_sys_time", nil)),
 })
 
-for (let i = 0; i < WARMUP_ROUNDS; i++) for (const c of cases) c.call()
-for (const c of cases) console.log(c.label.replace("%s", time(c.call).toFixed(1)))
+for (let i = 0; i < WARMUP_ROUNDS; i++) for (const c of cases) await c.call()
+for (const c of cases) console.log(c.label.replace("%s", (await time(c.call)).toFixed(1)))
 await conductor.dispose()

@@ -67,6 +67,7 @@ export const TARGETS: readonly Target[] = [
   fixture("host_abuse_integrity"),
   fixture("host_abuse"),
   fixture("bad_import", { allowUnknownImports: true }),
+  fixture("wait", { allowUnknownImports: true }),
   fixture("big_memory", { flags: ["--initialMemory", "4200"] }),
 ]
 

@@ -79,15 +79,25 @@ export const makeCapabilities = Effect.gen(function* () {
       const cell = yield* running(cellId)
       yield* Effect.mapError(zomeCalls.ensureInit(cellId), (e) =>
         error("Internal", `init failed: ${e.detail}`))
-      const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) =>
-        error("Internal", e.message))
-      const hash = append(ws)
-      yield* Effect.mapError(
-        commits.commit(cell, ws),
-        (e) =>
-          error(e._tag === "InvalidCommit" ? "Invalid" : "Internal", e.message),
+      // The cell's write lock keeps zome calls from committing between open and commit (else
+      // the commit workflow would refuse this write with HeadMoved).
+      return yield* zomeCalls.withCellWriteLock(
+        cellId,
+        Effect.gen(function* () {
+          const ws = yield* Effect.mapError(chain.open(cell.dna.hash, cell.agent), (e) =>
+            error("Internal", e.message))
+          const hash = append(ws)
+          yield* Effect.mapError(
+            commits.commit(cell, ws),
+            (e) =>
+              error(e._tag === "InvalidCommit" ? "Invalid" : "Internal", e.message),
+          )
+          return hash
+        }),
+      ).pipe(
+        Effect.catchTag("ZomeCallError", (e) =>
+          Effect.fail(error("Internal", e.detail))),
       )
-      return hash
     })
 
   const grant = (cellId: CellId, capGrant: CapGrant) =>

@@ -80,8 +80,28 @@ export const RibosomeConfig = Schema.Struct({
   max_memory_mb: withDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(4096)), 256),
   /** Largest total of Extism kernel blocks (input, output, host fn data) one call may allocate, in MiB. */
   max_kernel_mb: withDefault(PositiveInt, 64),
-  /** How many zome instances are kept warm. */
+  /** How many idle zome instances are kept warm. */
   instance_cache_size: withDefault(PositiveInt, 256),
+  /**
+   * Wall-clock deadline of one zome call or callback, in ms, including the time it waits for
+   * host functions; nested `call_1`s share their caller's deadline.
+   */
+  call_timeout_ms: withDefault(PositiveInt, 30_000),
+  /**
+   * Fuel a guest runs between two looks at the clock and the event loop: at the end of each
+   * slice the conductor checks the call's budget and deadline and lets other work run. About
+   * 1 ms of guest work (see docs/decisions.md, "Waiting and preemption").
+   */
+  fuel_per_slice: withDefault(PositiveInt, 5_000_000),
+  /** Largest output of one guest call, in bytes; a larger one is refused, not copied. */
+  max_output_bytes: withDefault(PositiveInt, 16 * 1024 * 1024),
+  /** A warm zome instance unused for this long is dropped (rebuilt on the next call), in ms. */
+  instance_idle_ms: withDefault(PositiveInt, 60_000),
+  /**
+   * Cap on the linear memory of all zome instances together, in MiB; past it the least recently
+   * used idle instances are dropped.
+   */
+  instance_memory_mb: withDefault(PositiveInt, 512),
 })
 
 export const TasksConfig = Schema.Struct({

@@ -63,8 +63,17 @@ ribosome:
   max_memory_mb: 256
   # Largest total of Extism kernel blocks one call may allocate (MiB).
   max_kernel_mb: 64
-  # Warm zome instances kept in memory.
+  # Idle zome instances kept warm, and how long an unused one is kept (ms).
   instance_cache_size: 256
+  instance_idle_ms: 60000
+  # Cap on the linear memory of all zome instances together (MiB).
+  instance_memory_mb: 512
+  # Wall-clock deadline of one guest call, waiting included (ms).
+  call_timeout_ms: 30000
+  # Fuel a guest runs between two looks at the clock and the event loop (about 1 ms of work).
+  fuel_per_slice: 5000000
+  # Largest output of one guest call (bytes); a larger one is refused.
+  max_output_bytes: 16777216
 
 tasks:
   post_commit_timeout_ms: 30000

@@ -6,7 +6,9 @@
  *
  * @module
  */
+import type { Effect } from "effect"
 import type { Workspace } from "../chain/mod.ts"
+import type { HostFnError } from "./host_fn/host_fn.ts"
 import type { AgentPubKey } from "../hash/mod.ts"
 import type { DnaFile, Zome } from "../ribosome_store/dna_file.ts"
 import type { CellId } from "../types/mod.ts"
@@ -59,20 +61,37 @@ export interface HostCallContext {
   readonly capGrant: CapGrantInfo
   /** The call's uncommitted writes; null where writes are impossible (validate, entry_defs…). */
   readonly workspace: Workspace | null
+  /**
+   * Called by every host function before it writes: takes the cell's write lock for the call
+   * (waiting for other writers, within the deadline) and answers the workspace to write to.
+   * Absent: `workspace` is written directly.
+   */
+  readonly beginWrite?: () => Effect.Effect<Workspace, HostFnError>
   /** Nesting depth of zome calls (`call_1`); bounded by the workflow. */
   readonly depth: number
-  /** Runs a nested zome call synchronously (provided by the zome-call workflow). */
+  /** Runs a nested zome call (provided by the zome-call workflow). */
   readonly call: (
     target: CallTarget,
     zome: string,
     fn: string,
     payload: Uint8Array,
     capSecret: Uint8Array | null,
-  ) => NestedCallResult
+  ) => Effect.Effect<NestedCallResult>
   /** Dependencies that `must_get_*` could not find, in validation (the outcome becomes unresolved). */
   readonly unresolved: Array<Uint8Array>
   /** The running call's fuel, set by the ribosome while the guest runs (nested calls share it). */
   readonly meter?: FuelMeter
+  /**
+   * `performance.now()` value past which the call traps (`ribosome.call_timeout_ms`); nested
+   * calls inherit their caller's. Set by the ribosome when the workflow leaves it out.
+   */
+  readonly deadline?: number
+  /**
+   * True when the caller must get the outcome on the spot (install-time callbacks that run
+   * inside a synchronous database transaction): the guest runs without yielding and host
+   * functions may not wait.
+   */
+  readonly synchronous?: boolean
 }
 
 /** Access to the running call's fuel. */

@@ -1,33 +1,41 @@
 /**
- * The `Ribosome`: runs guest functions (zome functions and callbacks) as metered Extism plugins,
- * synchronously, in the context a workflow gives it. It owns the warm instances (one per cell
- * and zome, least recently used evicted, discarded after any trap so a corrupted heap is never
- * reused) and the glue between the host function registry and the kernel: input decoding,
- * result envelopes, fuel charged per host call, and the `must_get_*` short-circuit. It decides
- * nothing about commits or authorisation; the workflows do.
+ * The `Ribosome`: runs guest functions (zome functions and callbacks) as metered Extism plugins
+ * in the context a workflow gives it. It owns the warm instances (a pool per cell and zome: an
+ * instance runs one call at a time, so concurrent calls of one zome get their own instances;
+ * idle ones are dropped after `ribosome.instance_idle_ms`, when the idle count passes
+ * `ribosome.instance_cache_size` or the linear memory of all instances passes
+ * `ribosome.instance_memory_mb`, least recently used first; any trap discards an instance so a
+ * corrupted heap is never reused) and the glue between the host function registry and the
+ * kernel: input decoding, result envelopes, fuel charged per host call, the per-call wall-clock
+ * deadline, and the `must_get_*` short-circuit. It decides nothing about commits or
+ * authorisation; the workflows do.
  *
- * Synchronous on purpose: a zome call, with every host function and nested call inside it,
- * runs to completion on one thread (an Extism call in the foreground costs ~3 µs, in a worker
- * ~1-10 ms).
+ * Calls are asynchronous (JSPI, see `wasm_plugin.ts`): a host function's Effect may wait (a
+ * network `get`, a nested `call_1`) without blocking other calls, and a busy guest yields to the
+ * event loop after every fuel slice. A host function whose Effect completes synchronously (the
+ * common case) does not suspend the guest at all.
  *
  * @module
  */
-import { Cause, Context, Effect, Exit, Layer } from "effect"
+import { Cause, Context, Effect, Exit, type Fiber, Layer } from "effect"
 import { decodeUntrusted, describeDecodeError, encode } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import { hashKey } from "../hash/mod.ts"
 import { RibosomeStore, type Zome } from "../ribosome_store/mod.ts"
 import type { FuelMeter, HostCallContext } from "./context.ts"
 import {
+  type AnyHostFn,
   DEFAULT_HOST_FN_FUEL,
   HostFnError,
   type HostFnServices,
   invoke,
   UnresolvedDependency,
 } from "./host_fn/host_fn.ts"
-import { hostFns } from "./host_fn/registry.ts"
+import { HostFns } from "./host_fn/registry.ts"
 import type { LogLevel } from "./wasm/kernel.ts"
 import {
+  type CallResult,
+  DeadlineExceeded,
   type KernelAccess,
   ShortCircuit,
   type TrapKind,
@@ -59,26 +67,53 @@ export type GuestOutcome =
 /** What the Ribosome offers. */
 export interface RibosomeShape {
   /**
-   * Runs `fn` of `ctx.zome` in `ctx.cell` with `input`, synchronously. `fuel` defaults to the
-   * configured budget per call. Zome functions must return exactly one msgpack value.
+   * Runs `fn` of `ctx.zome` in `ctx.cell` with `input`. `fuel` defaults to the configured
+   * budget per call; the wall-clock deadline is `ctx.deadline`, else `ribosome.call_timeout_ms`
+   * from now. Zome functions must return exactly one msgpack value. Every way the guest can
+   * end is an outcome; the Effect itself does not fail.
    */
   readonly call: (
     ctx: HostCallContext,
     fn: string,
     input: Uint8Array,
     fuel?: bigint,
-  ) => GuestOutcome
+  ) => Effect.Effect<GuestOutcome>
+  /** The deadline (`performance.now()` value) a new top-level call started now gets. */
+  readonly deadlineFromNow: () => number
   /** True when the zome exports `fn` as a callable function. */
   readonly exports: (zome: Zome, fn: string) => boolean
-  /** Drops the warm instances of a cell (when it stops). */
+  /** Drops the warm instances of a cell (when it stops); running ones are dropped when done. */
   readonly evictCell: (cellKey: string) => void
-  /** Number of warm instances. */
+  /** Number of live instances (idle and running). */
   readonly instances: () => number
+  /** What the instance pool holds and has dropped. */
+  readonly stats: () => InstanceStats
 }
 
-interface Slot {
+/** A snapshot of the instance pool. */
+export interface InstanceStats {
+  /** Live instances, idle and running. */
+  readonly instances: number
+  /** Idle (warm) instances. */
+  readonly idle: number
+  /** Linear memory of all live instances, in bytes. */
+  readonly memoryBytes: number
+  /** Instances created since start. */
+  readonly created: number
+  /** Idle instances dropped since start (idle timeout, count cap, memory cap, cell stop). */
+  readonly evicted: number
+}
+
+/** One live instance of a zome. */
+interface Instance {
+  readonly key: string
   readonly plugin: WasmPlugin
-  readonly stack: Array<HostCallContext>
+  /** The context of the call running in it (host functions read it). */
+  current: HostCallContext | undefined
+  /** `performance.now()` when it was last released. */
+  lastUsed: number
+  /** Set when its cell stopped while it ran: it is discarded when the call ends. */
+  dropped: boolean
 }
 
 const LEVEL_LOGGERS = {
@@ -99,20 +134,90 @@ export const makeRibosome = Effect.gen(function* () {
   const config = yield* ConductorConfig
   const store = yield* RibosomeStore
   const services = yield* Effect.context<HostFnServices>()
-  const runSync = Effect.runSyncExitWith(services)
+  const hostFns = yield* HostFns
+  const runFork = Effect.runForkWith(services)
   const defaultFuel = BigInt(config.ribosome.fuel_per_call)
+  const sliceFuel = BigInt(config.ribosome.fuel_per_slice)
+  const timeoutMs = config.ribosome.call_timeout_ms
+  const maxOutputBytes = config.ribosome.max_output_bytes
   const maxKernelBytes = config.ribosome.max_kernel_mb * 1024 * 1024
-  const cacheSize = config.ribosome.instance_cache_size
-  const slots = new Map<string, Slot>()
+  const maxIdle = config.ribosome.instance_cache_size
+  const idleMs = config.ribosome.instance_idle_ms
+  const memoryCap = config.ribosome.instance_memory_mb * 1024 * 1024
+
+  /** Idle instances per cell and zome, most recently used last. */
+  const idle = new Map<string, Array<Instance>>()
+  /** Every idle instance, least recently released first. */
+  const idleLru = new Set<Instance>()
+  const live = new Set<Instance>()
+  let created = 0
+  let evicted = 0
 
   const envelopeError = (access: KernelAccess, error: HostFnError) =>
     access.write(encode({ err: { kind: error.kind, message: error.detail } }))
 
-  const hostFunctionsFor = (stack: Array<HostCallContext>): Record<string, UserHostFunction> => {
+  /** Turns a host function's exit into the guest's output offset (or a short circuit). */
+  const finish = (
+    fn: AnyHostFn,
+    access: KernelAccess,
+    exit: Exit.Exit<unknown, HostFnError | UnresolvedDependency>,
+  ): bigint => {
+    if (Exit.isSuccess(exit)) {
+      const output = encode({ ok: exit.value })
+      access.chargeFuel(HOST_BYTE_FUEL * BigInt(output.length))
+      return access.write(output)
+    }
+    const failure = Cause.findErrorOption(exit.cause)
+    if (failure._tag === "Some") {
+      const error = failure.value
+      if (error instanceof UnresolvedDependency) {
+        throw new ShortCircuit({ unresolved: [error.hash] })
+      }
+      return envelopeError(access, error)
+    }
+    // A defect is a conductor bug; the guest still gets a value it can handle.
+    runFork(Effect.logError(`host function ${fn.name} failed`, exit.cause))
+    return envelopeError(
+      access,
+      new HostFnError({ kind: "internal", detail: `${fn.name}: internal error` }),
+    )
+  }
+
+  /**
+   * Waits for a host function that did not complete synchronously, racing the call's deadline:
+   * past it the host function is interrupted and the guest traps with `deadline_exceeded`.
+   */
+  const awaitHostFn = (
+    fn: AnyHostFn,
+    access: KernelAccess,
+    fiber: Fiber.Fiber<unknown, HostFnError | UnresolvedDependency>,
+    deadline: number,
+  ): Promise<bigint> =>
+    new Promise((resolve, reject) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        if (settled) return
+        settled = true
+        fiber.interruptUnsafe()
+        reject(new DeadlineExceeded(performance.now() - deadline))
+      }, Math.max(0, deadline - performance.now()))
+      fiber.addObserver((exit) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        try {
+          resolve(finish(fn, access, exit))
+        } catch (e) {
+          reject(e)
+        }
+      })
+    })
+
+  const hostFunctionsFor = (instance: { current: HostCallContext | undefined }) => {
     const functions: Record<string, UserHostFunction> = {}
-    for (const fn of hostFns) {
+    for (const fn of hostFns.values()) {
       functions[fn.name] = (access, offset) => {
-        const ctx = stack[stack.length - 1]!
+        const ctx = instance.current!
         access.chargeFuel(fn.fuel ?? DEFAULT_HOST_FN_FUEL)
         let raw: unknown = null
         if (offset !== 0n) {
@@ -140,102 +245,175 @@ export const makeRibosome = Effect.gen(function* () {
           }
         }
         // Only nested calls need the caller's fuel: they run on the caller's remaining budget.
-        const exit = runSync(
+        const fiber = runFork(
           invoke(fn, fn.name === "call_1" ? { ...ctx, meter: meterOf(access) } : ctx, raw),
         )
-        if (Exit.isSuccess(exit)) {
-          const output = encode({ ok: exit.value })
-          access.chargeFuel(HOST_BYTE_FUEL * BigInt(output.length))
-          return access.write(output)
-        }
-        const failure = Cause.findErrorOption(exit.cause)
-        if (failure._tag === "Some") {
-          const error = failure.value
-          if (error instanceof UnresolvedDependency) {
-            throw new ShortCircuit({ unresolved: [error.hash] })
-          }
-          return envelopeError(access, error)
-        }
-        // A defect is a conductor bug; the guest still gets a value it can handle.
-        runSync(Effect.logError(`host function ${fn.name} failed`, exit.cause))
-        return envelopeError(
-          access,
-          new HostFnError({ kind: "internal", detail: `${fn.name}: internal error` }),
-        )
+        // Most host functions complete synchronously: then the guest does not suspend at all.
+        const exit = fiber.pollUnsafe()
+        if (exit !== undefined) return finish(fn, access, exit)
+        return awaitHostFn(fn, access, fiber, ctx.deadline ?? performance.now() + timeoutMs)
       }
     }
     return functions
   }
 
-  const logFor = (stack: Array<HostCallContext>) => (level: LogLevel, message: string) => {
-    const ctx = stack[stack.length - 1]
-    runSync(
-      LEVEL_LOGGERS[level](message).pipe(
-        Effect.annotateLogs({ zome: ctx?.zome.name ?? "?", fn: ctx?.fnName ?? "?" }),
-      ),
-    )
+  const logFor =
+    (instance: { current: HostCallContext | undefined }) => (level: LogLevel, message: string) => {
+      const ctx = instance.current
+      runFork(
+        LEVEL_LOGGERS[level](message).pipe(
+          Effect.annotateLogs({ zome: ctx?.zome.name ?? "?", fn: ctx?.fnName ?? "?" }),
+        ),
+      )
+    }
+
+  const forget = (instance: Instance) => {
+    idleLru.delete(instance)
+    live.delete(instance)
+    const list = idle.get(instance.key)
+    if (list === undefined) return
+    const at = list.indexOf(instance)
+    if (at >= 0) list.splice(at, 1)
+    if (list.length === 0) idle.delete(instance.key)
   }
 
-  const slotFor = (ctx: HostCallContext): Slot | GuestOutcome => {
-    const key = `${cellKeyOf(ctx)}/${ctx.zome.name}`
-    const warm = slots.get(key)
-    if (warm !== undefined && !warm.plugin.poisoned) {
-      // Least recently used order: move to the end.
-      slots.delete(key)
-      slots.set(key, warm)
-      return warm
-    }
-    if (warm !== undefined) slots.delete(key)
-    const loaded = Effect.runSyncExit(store.wasm(ctx.zome.wasmHash))
-    if (Exit.isFailure(loaded)) {
-      return {
-        _tag: "LoadError",
-        message: `zome ${ctx.zome.name}: ${Cause.squash(loaded.cause)}`,
-        fuelUsed: 0n,
-      }
-    }
-    const stack: Array<HostCallContext> = []
-    const created = WasmPlugin.create(loaded.value.module, loaded.value.info, {
-      maxKernelBytes,
-      hostFunctions: hostFunctionsFor(stack),
-      logger: logFor(stack),
-      logLevel: config.log.level,
-    })
-    if (created._tag !== "Created") {
-      return {
-        _tag: "LoadError",
-        message: `zome ${ctx.zome.name}: ${created.message}`,
-        fuelUsed: 0n,
-      }
-    }
-    const slot = { plugin: created.plugin, stack }
-    slots.set(key, slot)
-    while (slots.size > cacheSize) {
-      const oldest = slots.entries().next().value
-      if (oldest === undefined) break
-      // An instance that is running (re-entrant call) must not be dropped.
-      if (oldest[1].stack.length > 0) break
-      slots.delete(oldest[0])
-    }
-    return slot
+  const evict = (instance: Instance) => {
+    forget(instance)
+    evicted++
   }
+
+  const memoryBytes = () => {
+    let total = 0
+    for (const instance of live) total += instance.plugin.memoryBytes
+    return total
+  }
+
+  /** Drops idle instances past the idle timeout, then past the count and memory caps (LRU). */
+  const trim = (now: number) => {
+    for (const instance of idleLru) {
+      if (now - instance.lastUsed < idleMs) break
+      evict(instance)
+    }
+    while (idleLru.size > maxIdle) evict(idleLru.values().next().value!)
+    if (idleLru.size === 0) return
+    let total = memoryBytes()
+    for (const instance of idleLru) {
+      if (total <= memoryCap) break
+      total -= instance.plugin.memoryBytes
+      evict(instance)
+    }
+  }
+
+  const acquire = (ctx: HostCallContext): Effect.Effect<Instance | GuestOutcome> =>
+    Effect.suspend(() => {
+      const synchronous = ctx.synchronous === true
+      const key = `${cellKeyOf(ctx)}/${ctx.zome.name}${synchronous ? "#sync" : ""}`
+      const list = idle.get(key)
+      const warm = list?.pop()
+      if (warm !== undefined) {
+        if (list!.length === 0) idle.delete(key)
+        idleLru.delete(warm)
+        return Effect.succeed(warm)
+      }
+      return Effect.gen(function* () {
+        const loaded = yield* Effect.exit(store.wasm(ctx.zome.wasmHash))
+        if (Exit.isFailure(loaded)) {
+          return {
+            _tag: "LoadError",
+            message: `zome ${ctx.zome.name}: ${Cause.squash(loaded.cause)}`,
+            fuelUsed: 0n,
+          } satisfies GuestOutcome
+        }
+        const holder: { current: HostCallContext | undefined } = { current: undefined }
+        const { module, info } = loaded.value
+        const options = {
+          maxKernelBytes,
+          maxOutputBytes,
+          sliceFuel,
+          hostFunctions: hostFunctionsFor(holder),
+          logger: logFor(holder),
+          logLevel: config.log.level,
+        }
+        const result = synchronous
+          ? WasmPlugin.createSync(module, info, options)
+          : yield* Effect.promise(() => WasmPlugin.create(module, info, options))
+        if (result._tag !== "Created") {
+          return {
+            _tag: "LoadError",
+            message: `zome ${ctx.zome.name}: ${result.message}`,
+            fuelUsed: 0n,
+          } satisfies GuestOutcome
+        }
+        created++
+        const instance: Instance = Object.assign(holder, {
+          key,
+          plugin: result.plugin,
+          lastUsed: performance.now(),
+          dropped: false,
+        })
+        live.add(instance)
+        return instance
+      })
+    })
+
+  const release = (instance: Instance) => {
+    instance.current = undefined
+    // Synchronous instances serve install-time callbacks only: not worth keeping warm.
+    if (instance.plugin.poisoned || instance.dropped || instance.key.endsWith("#sync")) {
+      forget(instance)
+      return
+    }
+    const now = performance.now()
+    instance.lastUsed = now
+    const list = idle.get(instance.key)
+    if (list === undefined) idle.set(instance.key, [instance])
+    else list.push(instance)
+    idleLru.add(instance)
+    trim(now)
+  }
+
+  // Idle instances expire even when no call comes to trim them.
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.sleep(Math.max(10, Math.min(idleMs, 10_000))).pipe(
+        Effect.andThen(Effect.sync(() => trim(performance.now()))),
+      ),
+    ),
+  )
 
   const call = (
     ctx: HostCallContext,
     fn: string,
     input: Uint8Array,
     fuel: bigint = defaultFuel,
+  ): Effect.Effect<GuestOutcome> =>
+    Effect.gen(function* () {
+      const acquired = yield* acquire(ctx)
+      if (!("plugin" in acquired)) return acquired
+      const instance = acquired
+      const deadline = ctx.deadline ?? performance.now() + timeoutMs
+      instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
+      const limits = { fuel, deadline }
+      if (ctx.synchronous === true) {
+        try {
+          return outcomeOf(ctx, fn, instance.plugin.callSync(fn, input, limits), fuel)
+        } finally {
+          release(instance)
+        }
+      }
+      // Released when the guest has really stopped, even if this fiber is interrupted first.
+      const result = yield* Effect.promise(() =>
+        instance.plugin.call(fn, input, limits).finally(() => release(instance))
+      )
+      return outcomeOf(ctx, fn, result, fuel)
+    })
+
+  const outcomeOf = (
+    ctx: HostCallContext,
+    fn: string,
+    result: CallResult,
+    fuel: bigint,
   ): GuestOutcome => {
-    const slot = slotFor(ctx)
-    if (!("plugin" in slot)) return slot
-    const { plugin, stack } = slot
-    stack.push(ctx)
-    let result
-    try {
-      result = plugin.call(fn, input, fuel)
-    } finally {
-      stack.pop()
-    }
     switch (result._tag) {
       case "Ok": {
         if (ctx.kind === "zome_call") {
@@ -259,7 +437,11 @@ export const makeRibosome = Effect.gen(function* () {
         return {
           _tag: "Trap",
           kind: result.kind,
-          message: describeTrap(ctx, fn, result.kind, result.message, fuel),
+          message: describeTrap(ctx, fn, result.kind, result.message, {
+            fuel,
+            timeoutMs,
+            maxOutputBytes,
+          }),
           fuelUsed: result.fuelUsed,
         }
       case "ShortCircuit":
@@ -279,19 +461,44 @@ export const makeRibosome = Effect.gen(function* () {
 
   return Ribosome.of({
     call,
+    deadlineFromNow: () => performance.now() + timeoutMs,
     exports: (zome, fn) => zome.exports.includes(fn) && !fn.startsWith("__"),
     evictCell: (cellKey) => {
-      for (const key of [...slots.keys()]) if (key.startsWith(`${cellKey}/`)) slots.delete(key)
+      for (const instance of [...live]) {
+        if (!instance.key.startsWith(`${cellKey}/`)) continue
+        if (instance.current === undefined) evict(instance)
+        else instance.dropped = true
+      }
     },
-    instances: () => slots.size,
+    instances: () => live.size,
+    stats: () => ({
+      instances: live.size,
+      idle: idleLru.size,
+      memoryBytes: memoryBytes(),
+      created,
+      evicted,
+    }),
   })
 })
 
 function meterOf(access: KernelAccess): FuelMeter {
   return {
     remaining: () => access.fuelRemaining() ?? 0n,
-    charge: (amount) => access.chargeFuel(amount),
+    charge: (amount) => {
+      try {
+        access.chargeFuel(amount)
+      } catch {
+        // The budget is spent: the guest traps with fuel_exhausted at its next fuel check.
+      }
+    },
   }
+}
+
+/** The limits a trap message may name. */
+interface Limits {
+  readonly fuel: bigint
+  readonly timeoutMs: number
+  readonly maxOutputBytes: number
 }
 
 function describeTrap(
@@ -299,12 +506,16 @@ function describeTrap(
   fn: string,
   kind: TrapKind,
   message: string,
-  fuel: bigint,
+  limits: Limits,
 ): string {
   const where = `${ctx.zome.name}/${fn}`
   switch (kind) {
     case "fuel_exhausted":
-      return `${where} ran out of fuel (budget ${fuel} units; see ribosome.fuel_per_call)`
+      return `${where} ran out of fuel: it used its budget of ${limits.fuel} units (ribosome.fuel_per_call)`
+    case "deadline_exceeded":
+      return `${where} exceeded its wall-clock deadline of ${limits.timeoutMs} ms (ribosome.call_timeout_ms)`
+    case "output_limit":
+      return `${where} returned more than the output limit of ${limits.maxOutputBytes} bytes (ribosome.max_output_bytes)`
     case "memory_exhausted":
       return `${where} ran out of memory (limit ribosome.max_memory_mb): ${message}`
     case "kernel_limit":

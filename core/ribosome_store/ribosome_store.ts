@@ -35,7 +35,7 @@ export interface LoadedWasm {
 }
 
 /** Bump when the instrumenter's output changes, so stored metered bytes are rebuilt. */
-export const METERING_VERSION = 1
+export const METERING_VERSION = 2
 
 /**
  * Fuel of a call from the guest into the kernel or a host function (about 15 ns of work at the

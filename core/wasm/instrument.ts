@@ -9,7 +9,9 @@
  *   loops; both arms of an `if` count, so fuel is an upper bound of what runs; a call to an
  *   imported function may be priced higher, `hostCallCost`), and before every bulk memory or
  *   table operation by its length (1 per byte or element, so `memory.fill` in a loop cannot run
- *   for hours on a small budget); when it goes below zero the guest hits `unreachable`;
+ *   for hours on a small budget); when it goes below zero the guest calls the host through slot 0
+ *   of an added one-slot table exported as {@link REFUEL_EXPORT} (`call_indirect`, so no
+ *   function index shifts), and the host refills it, yields or traps;
  * - **a memory cap**: every memory the module defines gets `max = min(declared max, cap)`, a
  *   module whose initial memory exceeds the cap, that imports a memory or uses memory64 is
  *   refused;
@@ -26,6 +28,14 @@
 
 /** Name of the exported fuel global that {@link instrumentWasm} adds. */
 export const FUEL_EXPORT = "__conductor_fuel"
+
+/**
+ * Name of the exported one-slot `funcref` table that {@link instrumentWasm} adds. When the fuel
+ * global goes below zero, the guest calls slot 0 of it (`call_indirect`, type `() -> ()`); the
+ * host puts its refuel function there before running any guest code. A table appended at the
+ * end of the table index space, rather than an added function import, shifts no function index.
+ */
+export const REFUEL_EXPORT = "__conductor_refuel"
 
 /**
  * Name under which {@link instrumentWasm} exports the module's start function after removing
@@ -304,6 +314,8 @@ const SECTION_RANK: Readonly<Record<number, number>> = {
   11: 13, // data
 }
 
+const ID_TYPE = 1
+const ID_TABLE = 4
 const ID_GLOBAL = 6
 const ID_EXPORT = 7
 
@@ -642,14 +654,23 @@ const OP_I64_SUB = 0x7d
 const OP_I64_LT_S = 0x53
 const OP_IF = 0x04
 const OP_END = 0x0b
-const OP_UNREACHABLE = 0x00
+const OP_I32_CONST = 0x41
+const OP_CALL_INDIRECT = 0x11
 const BLOCKTYPE_EMPTY = 0x40
+
+/** Where the refuel call goes: the added `() -> ()` type and the added one-slot table. */
+interface RefuelTarget {
+  readonly fuelGlobal: number
+  readonly type: number
+  readonly table: number
+}
 
 /**
  * The end of every charge, with the new fuel on the stack: `global.set g; global.get g;
- * i64.const 0; i64.lt_s; if; unreachable; end`.
+ * i64.const 0; i64.lt_s; if; i32.const 0; call_indirect type table; end`.
  */
-function storeFuelTrapIfNegative(g: ReadonlyArray<number>): number[] {
+function storeFuelRefuelIfNegative(target: RefuelTarget): number[] {
+  const g = uleb(target.fuelGlobal)
   return [
     OP_GLOBAL_SET,
     ...g,
@@ -660,20 +681,24 @@ function storeFuelTrapIfNegative(g: ReadonlyArray<number>): number[] {
     OP_I64_LT_S,
     OP_IF,
     BLOCKTYPE_EMPTY,
-    OP_UNREACHABLE,
+    OP_I32_CONST,
+    0,
+    OP_CALL_INDIRECT,
+    ...uleb(target.type),
+    ...uleb(target.table),
     OP_END,
   ]
 }
 
 /**
- * Builds fuel charges for one module: `fuel -= cost; if (fuel < 0) unreachable`, i.e.
+ * Builds fuel charges for one module: `fuel -= cost; if (fuel < 0) refuel()`, i.e.
  * `global.get g; i64.const cost; i64.sub; global.set g; global.get g; i64.const 0; i64.lt_s;
- * if; unreachable; end`. Only the cost's LEB bytes differ between charges.
+ * if; i32.const 0; call_indirect; end`. Only the cost's LEB bytes differ between charges.
  */
-function chargeBuilder(globalIndex: number): (cost: number) => Uint8Array {
-  const g = uleb(globalIndex)
+function chargeBuilder(target: RefuelTarget): (cost: number) => Uint8Array {
+  const g = uleb(target.fuelGlobal)
   const head = Uint8Array.from([OP_GLOBAL_GET, ...g, OP_I64_CONST])
-  const tail = Uint8Array.from([OP_I64_SUB, ...storeFuelTrapIfNegative(g)])
+  const tail = Uint8Array.from([OP_I64_SUB, ...storeFuelRefuelIfNegative(target)])
   return (cost) => {
     const leb = sleb64(BigInt(cost))
     const out = new Uint8Array(head.length + leb.length + tail.length)
@@ -689,8 +714,8 @@ function chargeBuilder(globalIndex: number): (cost: number) => Uint8Array {
  * (an i32 length) is on top of the stack: 1 fuel per byte or element. It parks the length in a
  * scratch local, charges it, and puts it back.
  */
-function bulkChargeBuilder(globalIndex: number): (scratch: number) => Uint8Array {
-  const g = uleb(globalIndex)
+function bulkChargeBuilder(target: RefuelTarget): (scratch: number) => Uint8Array {
+  const g = uleb(target.fuelGlobal)
   return (scratch) => {
     const l = uleb(scratch)
     return Uint8Array.from([
@@ -702,7 +727,7 @@ function bulkChargeBuilder(globalIndex: number): (scratch: number) => Uint8Array
       ...l,
       OP_I64_EXTEND_I32_U,
       OP_I64_SUB,
-      ...storeFuelTrapIfNegative(g),
+      ...storeFuelRefuelIfNegative(target),
       OP_LOCAL_GET,
       ...l,
     ])
@@ -971,10 +996,10 @@ function rewriteCode(
   sec: RawSection,
   parts: ModuleParts,
   pricing: Pricing,
-  fuelGlobal: number,
+  target: RefuelTarget,
 ): { payload: Uint8Array[]; checks: number } {
-  const charge = chargeBuilder(fuelGlobal)
-  const bulkCharge = bulkChargeBuilder(fuelGlobal)
+  const charge = chargeBuilder(target)
+  const bulkCharge = bulkChargeBuilder(target)
   const r = new Reader(bytes, sec.start, sec.end)
   const count = r.uleb()
   const payload: Uint8Array[] = [Uint8Array.from(uleb(count))]
@@ -1063,27 +1088,42 @@ function globalSection(
   ])
 }
 
-function exportSection(
+/** A section with `count` existing entries (or none) followed by `added` entries. */
+function appendToSection(
+  id: number,
   bytes: Uint8Array,
   existing: RawSection | undefined,
-  count: number,
-  fuelGlobal: number,
-  start: number | undefined,
+  added: ReadonlyArray<Uint8Array>,
 ): Uint8Array {
-  const added = [concat([nameBytes(FUEL_EXPORT), Uint8Array.of(0x03, ...uleb(fuelGlobal))])]
-  if (start !== undefined) {
-    added.push(concat([nameBytes(START_EXPORT), Uint8Array.of(0x00, ...uleb(start))]))
-  }
-  if (existing === undefined) {
-    return section(ID_EXPORT, [Uint8Array.from(uleb(added.length)), ...added])
-  }
+  if (existing === undefined) return section(id, [Uint8Array.from(uleb(added.length)), ...added])
   const r = new Reader(bytes, existing.start, existing.end)
-  r.uleb()
-  return section(ID_EXPORT, [
+  const count = r.uleb()
+  return section(id, [
     Uint8Array.from(uleb(count + added.length)),
     bytes.subarray(r.pos, existing.end),
     ...added,
   ])
+}
+
+/** The refuel function's type, `() -> ()`, appended to the type section. */
+const REFUEL_TYPE = Uint8Array.of(0x60, 0x00, 0x00)
+/** The refuel table: `funcref`, exactly one slot. */
+const REFUEL_TABLE = Uint8Array.of(0x70, 0x01, 0x01, 0x01)
+
+function exportSection(
+  bytes: Uint8Array,
+  existing: RawSection | undefined,
+  target: RefuelTarget,
+  start: number | undefined,
+): Uint8Array {
+  const added = [
+    concat([nameBytes(FUEL_EXPORT), Uint8Array.of(0x03, ...uleb(target.fuelGlobal))]),
+    concat([nameBytes(REFUEL_EXPORT), Uint8Array.of(0x01, ...uleb(target.table))]),
+  ]
+  if (start !== undefined) {
+    added.push(concat([nameBytes(START_EXPORT), Uint8Array.of(0x00, ...uleb(start))]))
+  }
+  return appendToSection(ID_EXPORT, bytes, existing, added)
 }
 
 function checkOptions(options: InstrumentOptions): void {
@@ -1118,7 +1158,7 @@ export function instrumentWasm(
     validateFirst(bytes)
     const parts = parseModule(bytes)
     checkFeatures(parts)
-    for (const reserved of [FUEL_EXPORT, START_EXPORT]) {
+    for (const reserved of [FUEL_EXPORT, REFUEL_EXPORT, START_EXPORT]) {
       if (parts.exports.some((e) => e.name === reserved)) {
         fail(
           "reserved_export_taken",
@@ -1127,21 +1167,35 @@ export function instrumentWasm(
       }
     }
     const memories = capMemories(parts, options.maxMemoryPages)
-    const fuelGlobal = parts.importedGlobals + parts.definedGlobals
+    const target: RefuelTarget = {
+      fuelGlobal: parts.importedGlobals + parts.definedGlobals,
+      type: parts.types.length,
+      table: parts.tableFlags.length,
+    }
     const globalSec = parts.sections.find((s) => s.id === ID_GLOBAL)
     const exportSec = parts.sections.find((s) => s.id === ID_EXPORT)
 
     const out: Uint8Array[] = [bytes.subarray(0, 8)]
     let checks = 0
+    let typeDone = false
+    let tableDone = false
     let globalDone = false
     let exportDone = false
     const emitPending = (rank: number) => {
+      if (!typeDone && rank > SECTION_RANK[ID_TYPE]!) {
+        out.push(appendToSection(ID_TYPE, bytes, undefined, [REFUEL_TYPE]))
+        typeDone = true
+      }
+      if (!tableDone && rank > SECTION_RANK[ID_TABLE]!) {
+        out.push(appendToSection(ID_TABLE, bytes, undefined, [REFUEL_TABLE]))
+        tableDone = true
+      }
       if (!globalDone && rank > SECTION_RANK[ID_GLOBAL]!) {
         out.push(globalSection(bytes, undefined, 0, options.initialFuel))
         globalDone = true
       }
       if (!exportDone && rank > SECTION_RANK[ID_EXPORT]!) {
-        out.push(exportSection(bytes, undefined, 0, fuelGlobal, parts.start))
+        out.push(exportSection(bytes, undefined, target, parts.start))
         exportDone = true
       }
     }
@@ -1149,6 +1203,14 @@ export function instrumentWasm(
       const rank = SECTION_RANK[sec.id]
       if (rank !== undefined) emitPending(rank)
       switch (sec.id) {
+        case ID_TYPE:
+          out.push(appendToSection(ID_TYPE, bytes, sec, [REFUEL_TYPE]))
+          typeDone = true
+          break
+        case ID_TABLE:
+          out.push(appendToSection(ID_TABLE, bytes, sec, [REFUEL_TABLE]))
+          tableDone = true
+          break
         case 5:
           out.push(memorySection(parts, memories))
           break
@@ -1157,7 +1219,7 @@ export function instrumentWasm(
           globalDone = true
           break
         case ID_EXPORT:
-          out.push(exportSection(bytes, exportSec, parts.exports.length, fuelGlobal, parts.start))
+          out.push(exportSection(bytes, exportSec, target, parts.start))
           exportDone = true
           break
         case 8: // start: moved to an export the host calls metered
@@ -1166,7 +1228,7 @@ export function instrumentWasm(
           const code = rewriteCode(bytes, sec, parts, {
             importedFunctions: parts.importedFunctions,
             hostCallCost: options.hostCallCost ?? 1,
-          }, fuelGlobal)
+          }, target)
           checks = code.checks
           out.push(section(10, code.payload))
           break

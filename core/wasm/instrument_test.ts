@@ -1,10 +1,15 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  throws as assertThrows,
+} from "node:assert/strict"
 import {
   FUEL_EXPORT,
   inspectWasm,
   type InstrumentedWasm,
   type InstrumentOptions,
   instrumentWasm,
+  REFUEL_EXPORT,
   START_EXPORT,
 } from "./instrument.ts"
 import { wat } from "../ribosome/wasm/testdata/wat.ts"
@@ -108,12 +113,83 @@ Deno.test("instrumentWasm appends the fuel global after imported and defined glo
   assert(fuel !== undefined && (fuel.value as bigint) < OPTIONS.initialFuel)
 })
 
-Deno.test("instrumentWasm adds global and export sections in order when the module has none", () => {
+Deno.test("instrumentWasm adds type, table, global and export sections in order when the module has none", () => {
   const bytes = wat(`(module (func $f (result i32) (i32.const 1)) (start $g) (func $g))`)
   const result = instrument(bytes)
   assert(WebAssembly.validate(result.bytes))
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(result.bytes))
-  assertEquals(exports.map((e) => e.name), [FUEL_EXPORT, START_EXPORT])
+  assertEquals(exports.map((e) => e.name), [FUEL_EXPORT, REFUEL_EXPORT, START_EXPORT])
+  assertEquals(exports.map((e) => e.kind), ["global", "table", "function"])
+})
+
+/** A `() -> ()` wasm function that calls `fn`, for the refuel table slot. */
+function refueler(fn: () => void): () => void {
+  const trampoline = new WebAssembly.Instance(
+    new WebAssembly.Module(wat(`(module (import "h" "r" (func $r)) (func (export "r") call $r))`)),
+    { h: { r: fn } },
+  )
+  return trampoline.exports["r"] as () => void
+}
+
+Deno.test("instrumentWasm calls the refuel slot when the fuel goes below zero, and continues", () => {
+  const { fn, fuel, exports } = instantiate(instrument(COUNTER).bytes)
+  let refuels = 0
+  ;(exports[REFUEL_EXPORT] as WebAssembly.Table).set(
+    0,
+    refueler(() => {
+      refuels++
+      fuel!.value = 100n
+    }),
+  )
+  fuel!.value = 100n
+  // 5 + 13 * 1001 fuel in slices of 100 (a charge of 13 may overdraw a slice by up to 12):
+  // the loop keeps going after every refill.
+  assertEquals(fn("sum")(1000), 500500)
+  assert(refuels >= Math.floor((5 + 13 * 1001) / 112), `refuelled ${refuels} times`)
+})
+
+Deno.test("instrumentWasm traps at a refuel slot that is empty (never run without a host)", () => {
+  const { fn, fuel } = instantiate(instrument(COUNTER).bytes)
+  fuel!.value = 10n
+  assertThrows(() => fn("spin")(), WebAssembly.RuntimeError)
+})
+
+Deno.test("instrumentWasm appends the refuel type and table without shifting existing indices", () => {
+  // Two types, two tables (one imported) and a call_indirect through table 1 with type 1: every
+  // index the module uses must still mean the same thing after the rewrite.
+  const bytes = wat(`(module
+    (type $t0 (func (param i32) (result i32)))
+    (type $t1 (func (result i32)))
+    (import "env" "tbl" (table $imported 1 funcref))
+    (table $own 2 funcref)
+    (elem (table $own) (i32.const 0) func $seven $eight)
+    (func $seven (result i32) (i32.const 7))
+    (func $eight (result i32) (i32.const 8))
+    (func (export "pick") (type $t0) (call_indirect $own (type $t1) (local.get 0)))
+    (func (export "spin") (loop $l (br $l))))`)
+  const result = instrument(bytes)
+  const imported = new WebAssembly.Table({ element: "anyfunc", initial: 1 })
+  const { fn, fuel, exports } = instantiate(result.bytes, { env: { tbl: imported } })
+  assertEquals(fn("pick")(0), 7)
+  assertEquals(fn("pick")(1), 8)
+  const table = exports[REFUEL_EXPORT] as WebAssembly.Table
+  assertEquals(table.length, 1)
+  let called = false
+  table.set(
+    0,
+    refueler(() => {
+      called = true
+      throw new Error("out of fuel")
+    }),
+  )
+  fuel!.value = 5n
+  assertThrows(() => fn("spin")(), /out of fuel/)
+  assert(called)
+})
+
+Deno.test("instrumentWasm refuses a module that already exports the refuel table name", () => {
+  const error = errorOf(wat(`(module (table (export "${REFUEL_EXPORT}") 1 funcref))`))
+  assertEquals(error.reason, "reserved_export_taken")
 })
 
 Deno.test("instrumentWasm moves the start function to an export the host calls", () => {

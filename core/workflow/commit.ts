@@ -26,6 +26,17 @@ import { clockMicros } from "../time/mod.ts"
 import { type InvalidCommit, validatePending } from "./validation.ts"
 
 /** What Commits offers. */
+/** How a commit validates. */
+export interface CommitOptions {
+  /**
+   * Run the validation callbacks on the spot, without waiting (genesis, inside its install
+   * transaction: nothing may interleave with it).
+   * @default false
+   */
+  readonly synchronous?: boolean
+}
+
+/** What `Commits` offers. */
 export interface CommitsShape {
   /**
    * Validates and commits a workspace's pending records (see the module doc). Fails with
@@ -35,6 +46,7 @@ export interface CommitsShape {
   readonly commit: (
     cell: CellRef,
     workspace: Workspace,
+    options?: CommitOptions,
   ) => Effect.Effect<ReadonlyArray<PendingRecord>, InvalidCommit | ChainError>
   /** Drops a cell's lock (the cell was deleted). */
   readonly forget: (cell: Pick<CellRef, "cellId">) => void
@@ -86,11 +98,19 @@ export const makeCommits = Effect.gen(function* () {
         }),
     })
 
-  const commit = Effect.fn("Commits.commit")(function* (cell: CellRef, workspace: Workspace) {
+  const commit = Effect.fn("Commits.commit")(function* (
+    cell: CellRef,
+    workspace: Workspace,
+    options: CommitOptions = {},
+  ) {
     if (workspace.pending.length === 0) return []
     return yield* lockOf(workspace).withPermits(1)(Effect.gen(function* () {
       if (!chain.isCurrent(workspace)) return yield* headMoved(workspace)
-      yield* Effect.provideService(validatePending(ribosome, cell, workspace), Spaces, spaces)
+      yield* Effect.provideService(
+        validatePending(ribosome, cell, workspace, workspace.pending, options),
+        Spaces,
+        spaces,
+      )
       yield* write(workspace)
       chain.advance(workspace)
       return [...workspace.pending]

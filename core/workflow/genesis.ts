@@ -21,7 +21,7 @@ import { Chain } from "../chain/mod.ts"
 import { decodeUntrusted, encode, NIL } from "../codec/mod.ts"
 import { type AgentPubKey, type DnaHash, HASH_LENGTH } from "../hash/mod.ts"
 import type { CellRef, HostCallContext } from "../ribosome/context.ts"
-import { hostFnsByName } from "../ribosome/host_fn/registry.ts"
+import { HostFns } from "../ribosome/host_fn/registry.ts"
 import type { RibosomeShape } from "../ribosome/ribosome.ts"
 import { cellKeyOf } from "../ribosome/ribosome.ts"
 import { EXTISM_ENV, EXTISM_USER, KERNEL_SIGNATURES } from "../ribosome/wasm/kernel.ts"
@@ -36,7 +36,7 @@ import {
 } from "../ribosome_store/mod.ts"
 import type { Entry } from "../types/mod.ts"
 import { Commits } from "./commit.ts"
-import { InvalidCommit, runValidateCallback } from "./validation.ts"
+import { runValidateCallback } from "./validation.ts"
 
 /** A DNA that cannot be registered, or a genesis that did not pass. */
 export class InstallFailed extends Schema.TaggedError<InstallFailed>()("InstallFailed", {
@@ -68,12 +68,16 @@ export function callableExports(loaded: LoadedWasm): ReadonlyArray<string> {
     .map((e) => e.name)
 }
 
-function checkImports(zome: string, loaded: LoadedWasm): string | undefined {
+function checkImports(
+  zome: string,
+  loaded: LoadedWasm,
+  hostFns: ReadonlyMap<string, unknown>,
+): string | undefined {
   for (const imp of loaded.info.imports) {
     const known = imp.module === EXTISM_ENV
       ? Object.hasOwn(KERNEL_SIGNATURES, imp.name)
       : imp.module === EXTISM_USER
-      ? hostFnsByName.has(imp.name)
+      ? hostFns.has(imp.name)
       : false
     if (!known) {
       return `zome ${zome} imports ${imp.module}::${imp.name}, which this conductor does not provide` +
@@ -109,7 +113,9 @@ function installContext(
     workspace: null,
     depth: 0,
     unresolved: [],
-    call: () => ({ type: "error", value: `call_1 is not allowed in ${kind}` }),
+    call: () => Effect.succeed({ type: "error", value: `call_1 is not allowed in ${kind}` }),
+    // Install runs inside a synchronous database transaction: the guest may not wait.
+    synchronous: true,
   }
 }
 
@@ -134,7 +140,7 @@ export const registerDna = (
           store.putWasm(zome.wasm),
           (e) => invalid(`zome ${zome.name}: ${e.detail}`),
         )
-        const problem = checkImports(zome.name, loaded)
+        const problem = checkImports(zome.name, loaded, yield* HostFns)
         if (problem !== undefined) return yield* invalid(problem)
         return loaded
       })
@@ -179,7 +185,7 @@ export const registerDna = (
         continue
       }
       const ctx = installContext(provisional, zome, "entry_defs", ZERO_AGENT)
-      const outcome = ribosome.call(ctx, "entry_defs", NIL)
+      const outcome = yield* ribosome.call(ctx, "entry_defs", NIL)
       ribosome.evictCell(cellKeyOf(ctx))
       if (outcome._tag !== "Ok") {
         const why = outcome._tag === "Unresolved" ? "it needs data (must_get_*)" : outcome.message
@@ -247,9 +253,12 @@ export const runGenesis = (
         "agent_key": cell.agent,
         "dna_info": dnaInfo,
       })
-      const result = runValidateCallback(ribosome, ctx, payload, "genesis_self_check")
+      const checked = yield* Effect.result(
+        runValidateCallback(ribosome, ctx, payload, "genesis_self_check"),
+      )
       ribosome.evictCell(cellKeyOf(ctx))
-      if (result instanceof InvalidCommit) return yield* failed(result.detail)
+      if (checked._tag === "Failure") return yield* failed(checked.failure.detail)
+      const result = checked.success
       if (result.type === "invalid") {
         return yield* failed(`${zome.name} rejected it: ${result.reason}`)
       }
@@ -269,5 +278,9 @@ export const runGenesis = (
       "entry_type": { type: "agent_pub_key" },
       "entry_hash": ws.entryHash(agentEntry),
     }, agentEntry)
-    yield* Effect.mapError(commits.commit(cell, ws), (e) => failed(e.message))
+    // Inside the install transaction: validation runs on the spot (it may not wait).
+    yield* Effect.mapError(
+      commits.commit(cell, ws, { synchronous: true }),
+      (e) => failed(e.message),
+    )
   })

@@ -2,8 +2,10 @@
  * App validation of a call's writes before they are committed (abi.md §5): each record's ops
  * are sent to the integrity zomes that own them, as the `validate` callback, with the call's
  * uncommitted writes visible to `must_get_*`. The first invalid op, unresolved dependency or
- * failing callback stops the commit. Synchronous; system-level rules (sequence, hashes, sizes,
- * targets) are enforced when the host functions build the actions.
+ * failing callback stops the commit. The callbacks run like any guest call (they may wait and
+ * yield, under the call's deadline); genesis runs them synchronously, inside its transaction.
+ * System-level rules (sequence, hashes, sizes, targets) are enforced when the host functions
+ * build the actions.
  *
  * @module
  */
@@ -57,38 +59,45 @@ export function runValidateCallback(
   ctx: HostCallContext,
   payload: Uint8Array,
   fn: "validate" | "genesis_self_check" = "validate",
-): CallbackOutcome | InvalidCommit {
-  const outcome = ribosome.call(ctx, fn, payload)
-  switch (outcome._tag) {
-    case "Ok": {
-      let raw: unknown
-      try {
-        raw = decodeUntrusted(outcome.output)
-      } catch {
-        return new InvalidCommit({
-          reason: "CallbackFailed",
-          detail: `${ctx.zome.name}/${fn} returned bytes that are not msgpack`,
-        })
+): Effect.Effect<CallbackOutcome, InvalidCommit> {
+  return Effect.flatMap(ribosome.call(ctx, fn, payload), (outcome) => {
+    switch (outcome._tag) {
+      case "Ok": {
+        let raw: unknown
+        try {
+          raw = decodeUntrusted(outcome.output)
+        } catch {
+          return Effect.fail(
+            new InvalidCommit({
+              reason: "CallbackFailed",
+              detail: `${ctx.zome.name}/${fn} returned bytes that are not msgpack`,
+            }),
+          )
+        }
+        const decoded = decodeValidateResult(raw)
+        if (decoded._tag === "Success") return Effect.succeed(decoded.value)
+        return Effect.fail(
+          new InvalidCommit({
+            reason: "CallbackFailed",
+            detail: `${ctx.zome.name}/validate returned an unknown result: ${
+              JSON.stringify(raw)?.slice(0, 200)
+            }`,
+          }),
+        )
       }
-      const decoded = decodeValidateResult(raw)
-      if (decoded._tag === "Success") return decoded.value
-      return new InvalidCommit({
-        reason: "CallbackFailed",
-        detail: `${ctx.zome.name}/validate returned an unknown result: ${
-          JSON.stringify(raw)?.slice(0, 200)
-        }`,
-      })
+      case "Unresolved":
+        return Effect.succeed({ type: "unresolved_dependencies", hashes: outcome.hashes })
+      case "FunctionNotFound":
+        return Effect.succeed({ type: "valid" })
+      default:
+        return Effect.fail(
+          new InvalidCommit({
+            reason: "CallbackFailed",
+            detail: `${ctx.zome.name}/${fn} failed: ${outcome.message}`,
+          }),
+        )
     }
-    case "Unresolved":
-      return { type: "unresolved_dependencies", hashes: outcome.hashes }
-    case "FunctionNotFound":
-      return { type: "valid" }
-    default:
-      return new InvalidCommit({
-        reason: "CallbackFailed",
-        detail: `${ctx.zome.name}/${fn} failed: ${outcome.message}`,
-      })
-  }
+  })
 }
 
 interface Routed {
@@ -138,13 +147,15 @@ function encodeOp(
 
 /**
  * Validates every pending record of `workspace` (or `records`, for genesis) as the author's
- * conductor does before committing. Synchronous underneath: it runs inside a zome call.
+ * conductor does before committing. `synchronous` (genesis, inside its install transaction)
+ * runs the callbacks on the spot: they may not wait.
  */
 export const validatePending = (
   ribosome: RibosomeShape,
   cell: CellRef,
   workspace: Workspace,
   records: ReadonlyArray<PendingRecord> = workspace.pending,
+  options: { readonly synchronous?: boolean } = {},
 ): Effect.Effect<void, InvalidCommit, Spaces> =>
   Effect.flatMap(Effect.service(Spaces), (spaces) => {
     const dna = cell.dna
@@ -153,10 +164,10 @@ export const validatePending = (
     if (validators.length === 0) return Effect.void
     const all: Routed = { zomes: validators, entryType: null, linkType: null }
 
-    const findAction = (hash: Uint8Array): SignedAction | null => {
+    const findAction = (hash: Uint8Array): Effect.Effect<SignedAction | null> => {
       const pending = workspace.findAction(hash)
-      if (pending !== undefined) return pending.record
-      return Effect.runSync(Effect.orDie(spaces.getAction(dna.hash, hash)))
+      if (pending !== undefined) return Effect.succeed(pending.record)
+      return Effect.orDie(spaces.getAction(dna.hash, hash))
     }
     const byEntryType = (a: Action): Routed => {
       if ((a.type === "create" || a.type === "update") && a.entry_type.type === "app") {
@@ -175,119 +186,117 @@ export const validatePending = (
       entryType: null,
       linkType: integrity[zomeIndex]?.linkTypes[linkType] ?? null,
     })
-    const route = (action: Action, type: ValidationOpType): Routed => {
-      if (type === "register_agent_activity") return all
+    const route = (action: Action, type: ValidationOpType): Effect.Effect<Routed> => {
+      if (type === "register_agent_activity") return Effect.succeed(all)
       switch (action.type) {
         case "create":
         case "update":
-          return byEntryType(action)
-        case "delete": {
-          const original = findAction(action.deletes_address)
-          return original === null ? all : byEntryType(original.action)
-        }
+          return Effect.succeed(byEntryType(action))
+        case "delete":
+          return Effect.map(
+            findAction(action.deletes_address),
+            (original) => original === null ? all : byEntryType(original.action),
+          )
         case "create_link":
-          return byLinkType(action.zome_index, action.link_type)
-        case "delete_link": {
-          const created = findAction(action.link_add_address)
-          return created !== null && created.action.type === "create_link"
-            ? byLinkType(created.action.zome_index, created.action.link_type)
-            : all
-        }
+          return Effect.succeed(byLinkType(action.zome_index, action.link_type))
+        case "delete_link":
+          return Effect.map(
+            findAction(action.link_add_address),
+            (created) =>
+              created !== null && created.action.type === "create_link"
+                ? byLinkType(created.action.zome_index, created.action.link_type)
+                : all,
+          )
         default:
-          return all
+          return Effect.succeed(all)
       }
     }
 
-    const validateRecord = (pending: PendingRecord): InvalidCommit | undefined => {
-      const record: Record = pending.record
-      const action = record.action
-      const types = new Set(
-        opsForAction(action, record.action_hash, !pending.entryPrivate).map((op) =>
-          validationOpType(op.type)
-        ),
-      )
-      // A private entry's record is still validated (with the entry) as the author's own op.
-      if (pending.entryPrivate && record.entry !== null && record.entry.entry_type === "app") {
-        types.add("store_entry")
-      }
-      let recordBytes: Uint8Array | undefined
-      for (const type of types) {
-        const routed = route(action, type)
-        if (routed.zomes.length === 0) continue
-        let extra: readonly [string, unknown] | null = null
-        if (action.type === "update" || action.type === "delete") {
-          const target = action.type === "update"
-            ? action.original_action_address
-            : action.deletes_address
-          const original = findAction(target)
-          if (original === null) {
-            return new InvalidCommit({
-              reason: "Invalid",
-              detail: `the ${action.type} targets ${encodeHashB64(target)}, which does not exist`,
-            })
+    const validateRecord = (pending: PendingRecord): Effect.Effect<void, InvalidCommit> =>
+      Effect.gen(function* () {
+        const record: Record = pending.record
+        const action = record.action
+        const types = new Set(
+          opsForAction(action, record.action_hash, !pending.entryPrivate).map((op) =>
+            validationOpType(op.type)
+          ),
+        )
+        // A private entry's record is still validated (with the entry) as the author's own op.
+        if (pending.entryPrivate && record.entry !== null && record.entry.entry_type === "app") {
+          types.add("store_entry")
+        }
+        let recordBytes: Uint8Array | undefined
+        for (const type of types) {
+          const routed = yield* route(action, type)
+          if (routed.zomes.length === 0) continue
+          let extra: readonly [string, unknown] | null = null
+          if (action.type === "update" || action.type === "delete") {
+            const target = action.type === "update"
+              ? action.original_action_address
+              : action.deletes_address
+            const original = yield* findAction(target)
+            if (original === null) {
+              return yield* new InvalidCommit({
+                reason: "Invalid",
+                detail: `the ${action.type} targets ${encodeHashB64(target)}, which does not exist`,
+              })
+            }
+            if (type === "register_update" || type === "register_delete") {
+              extra = ["original_action", signedActionWire(original)]
+            }
           }
-          if (type === "register_update" || type === "register_delete") {
-            extra = ["original_action", signedActionWire(original)]
+          if (action.type === "delete_link" && type === "register_delete_link") {
+            const created = yield* findAction(action.link_add_address)
+            if (
+              created === null || created.action.type !== "create_link" ||
+              !bytesEqual(created.action.base_address, action.base_address)
+            ) {
+              return yield* new InvalidCommit({
+                reason: "Invalid",
+                detail: `the delete_link targets ${
+                  encodeHashB64(action.link_add_address)
+                }, which is not a link on the same base`,
+              })
+            }
+            extra = ["create_link", signedActionWire(created)]
+          }
+          recordBytes ??= encode(recordWire(record))
+          const op = encodeOp(type, recordBytes, routed, extra)
+          for (const zome of routed.zomes) {
+            const ctx: HostCallContext = {
+              kind: "validate",
+              cell,
+              zome,
+              fnName: "validate",
+              provenance: cell.agent,
+              capGrant: { type: "chain_author" },
+              workspace,
+              depth: 0,
+              call: () =>
+                Effect.succeed({ type: "error", value: "call_1 is not allowed in validate" }),
+              unresolved: [],
+              ...(options.synchronous === true ? { synchronous: true } : {}),
+            }
+            const result = yield* runValidateCallback(ribosome, ctx, op)
+            if (result.type === "invalid") {
+              return yield* new InvalidCommit({
+                reason: "Invalid",
+                detail:
+                  `invalid ${type} op for ${action.type} #${action.action_seq} (zome ${zome.name}): ${result.reason}`,
+              })
+            }
+            if (result.type === "unresolved_dependencies") {
+              return yield* new InvalidCommit({
+                reason: "Unresolved",
+                detail:
+                  `${type} op for ${action.type} #${action.action_seq} depends on data this conductor does not have: ${
+                    result.hashes.map(encodeHashB64).join(", ")
+                  }`,
+              })
+            }
           }
         }
-        if (action.type === "delete_link" && type === "register_delete_link") {
-          const created = findAction(action.link_add_address)
-          if (
-            created === null || created.action.type !== "create_link" ||
-            !bytesEqual(created.action.base_address, action.base_address)
-          ) {
-            return new InvalidCommit({
-              reason: "Invalid",
-              detail: `the delete_link targets ${
-                encodeHashB64(action.link_add_address)
-              }, which is not a link on the same base`,
-            })
-          }
-          extra = ["create_link", signedActionWire(created)]
-        }
-        recordBytes ??= encode(recordWire(record))
-        const op = encodeOp(type, recordBytes, routed, extra)
-        for (const zome of routed.zomes) {
-          const ctx: HostCallContext = {
-            kind: "validate",
-            cell,
-            zome,
-            fnName: "validate",
-            provenance: cell.agent,
-            capGrant: { type: "chain_author" },
-            workspace,
-            depth: 0,
-            call: () => ({ type: "error", value: "call_1 is not allowed in validate" }),
-            unresolved: [],
-          }
-          const result = runValidateCallback(ribosome, ctx, op)
-          if (result instanceof InvalidCommit) return result
-          if (result.type === "invalid") {
-            return new InvalidCommit({
-              reason: "Invalid",
-              detail:
-                `invalid ${type} op for ${action.type} #${action.action_seq} (zome ${zome.name}): ${result.reason}`,
-            })
-          }
-          if (result.type === "unresolved_dependencies") {
-            return new InvalidCommit({
-              reason: "Unresolved",
-              detail:
-                `${type} op for ${action.type} #${action.action_seq} depends on data this conductor does not have: ${
-                  result.hashes.map(encodeHashB64).join(", ")
-                }`,
-            })
-          }
-        }
-      }
-      return undefined
-    }
+      })
 
-    return Effect.suspend(() => {
-      for (const pending of records) {
-        const invalid = validateRecord(pending)
-        if (invalid !== undefined) return Effect.fail(invalid)
-      }
-      return Effect.void
-    })
+    return Effect.forEach(records, validateRecord, { discard: true })
   })

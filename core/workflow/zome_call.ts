@@ -4,16 +4,22 @@
  * running and export the function; the provenance must be the chain author or hold a live
  * capability grant; `init` runs once per cell before its first call; then the function runs
  * (with nested `call_1`s), its writes are validated and committed in one transaction, and
- * `post_commit` is scheduled as background work. Everything after the keystore is ready runs
- * synchronously, so no other call can interleave with a commit.
+ * `post_commit` is scheduled as background work. Calls are asynchronous: a guest may wait in a
+ * host function and yields between fuel slices, so calls interleave. Interim rule until the
+ * commit path takes its own per-cell lock: a call takes its cell's write lock (a semaphore) at
+ * its first write (any host function that needs the workspace to write) and holds it until the
+ * whole call tree has committed; the workspace is re-opened at the head it then finds. So
+ * reading calls never wait, writing calls on one cell commit one after another, and calls on
+ * different cells never wait for each other. A call tree re-enters the locks it holds (nested
+ * `call_1`); waiting for a lock counts against the call's deadline.
  *
  * It does not know about websockets, HTTP or signatures over the wire; interfaces authenticate
  * the caller and hand over a provenance.
  *
  * @module
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Schema } from "effect"
-import { Chain, ChainError, type Workspace } from "../chain/mod.ts"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Schema, Semaphore } from "effect"
+import { Chain, type Workspace } from "../chain/mod.ts"
 import { decodeUntrusted, encode, NIL } from "../codec/mod.ts"
 import { ConductorConfig } from "../config/mod.ts"
 import { type AgentPubKey, bytesEqual, encodeHashB64 } from "../hash/mod.ts"
@@ -27,13 +33,12 @@ import type {
   NestedCallResult,
 } from "../ribosome/context.ts"
 import { type GuestOutcome, Ribosome } from "../ribosome/ribosome.ts"
-import type { HostFnServices } from "../ribosome/host_fn/host_fn.ts"
+import { HostFnError, type HostFnServices } from "../ribosome/host_fn/host_fn.ts"
 import { type CoordinatorZome, findZome } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { type CellId, grantAllows, type SignedAction, signedActionWire } from "../types/mod.ts"
 import { Commits } from "./commit.ts"
-import { InvalidCommit } from "./validation.ts"
 
 /** Why a zome call failed. Interfaces map reasons to wire error variants. */
 export class ZomeCallError extends Schema.TaggedError<ZomeCallError>()("ZomeCallError", {
@@ -80,6 +85,14 @@ export interface ZomeCallsShape {
   readonly ensureInit: (cellId: CellId) => Effect.Effect<void, ZomeCallError>
   /** Cells remembered as initialized; at most twice the running cells plus 64. */
   readonly initializedCount: () => number
+  /**
+   * Runs `effect` holding the cell's write lock (interim, until the commit path locks per cell
+   * itself), so a write outside a zome call does not interleave with one.
+   */
+  readonly withCellWriteLock: <A, E, R>(
+    cellId: CellId,
+    effect: Effect.Effect<A, E, R>,
+  ) => Effect.Effect<A, E | ZomeCallError, R>
 }
 
 interface PostCommitJob {
@@ -104,6 +117,19 @@ const UNKNOWN_NAME = "(unknown)"
 interface CallState {
   readonly postCommits: Array<PostCommitJob>
   readonly metrics: Array<MetricRecord>
+  /** `performance.now()` value past which the call tree stops (`ribosome.call_timeout_ms`). */
+  readonly deadline: number
+  /** Cells whose write lock this call tree holds. */
+  readonly held: Set<string>
+  /** Releases the locks taken with `takeLock`, when the call tree ends. */
+  readonly releases: Array<Effect.Effect<void>>
+}
+
+/** A call's workspace on one cell; re-opened at the current head when the write lock is taken. */
+interface WriteSlot {
+  ws: Workspace
+  /** True once the call tree holds the cell's write lock for it. */
+  locked: boolean
 }
 
 const InitResult = Schema.Union([
@@ -124,7 +150,6 @@ export const makeZomeCalls = Effect.gen(function* () {
   const commits = yield* Commits
   const clock = yield* Clock.Clock
   const services = yield* Effect.context<HostFnServices>()
-  const runSync = Effect.runSyncExitWith(services)
   // The running cells whose init is known to have run, by cell key. The value is the running
   // cell itself: a cell stopped and started again (disable and enable, or uninstall and install
   // with the same agent key, whose chain starts over) is a new object and is checked again, and
@@ -137,23 +162,118 @@ export const makeZomeCalls = Effect.gen(function* () {
     for (const [k, c] of initialized) if (cells.get(c.cellId) !== c) initialized.delete(k)
   }
   const defaultFuel = BigInt(config.ribosome.fuel_per_call)
+  const timeoutMs = config.ribosome.call_timeout_ms
+  const cellLocks = new Map<string, Semaphore.Semaphore>()
 
   const fail = (reason: ZomeCallError["reason"], detail: string) =>
     new ZomeCallError({ reason, detail })
 
-  /** Runs a synchronous Effect inside the sync section; failures come back as values. */
-  const sync = <A, E>(effect: Effect.Effect<A, E, HostFnServices>): A | E | ZomeCallError => {
-    const exit = runSync(effect)
-    if (Exit.isSuccess(exit)) return exit.value
-    const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-    if (error !== undefined && error._tag === "Fail") return error.error
-    return fail(
-      "Internal",
-      `internal error: ${
-        exit.cause.reasons.map((r) => (r._tag === "Die" ? String(r.defect) : r._tag)).join("; ")
-      }`,
-    )
+  const newState = (): CallState => ({
+    postCommits: [],
+    metrics: [],
+    deadline: ribosome.deadlineFromNow(),
+    held: new Set(),
+    releases: [],
+  })
+
+  const lockOf = (key: string) => {
+    let lock = cellLocks.get(key)
+    if (lock === undefined) {
+      lock = Semaphore.makeUnsafe(1)
+      cellLocks.set(key, lock)
+    }
+    return lock
   }
+
+  /** Waits for `lock` until the call's deadline; false when the deadline passed first. */
+  const acquire = (lock: Semaphore.Semaphore, state: CallState) =>
+    Effect.map(
+      Effect.timeoutOption(
+        lock.take(1),
+        Duration.millis(Math.max(0, state.deadline - performance.now())),
+      ),
+      (taken) => taken._tag === "Some",
+    )
+
+  const lockTimeout = (cell: RunningCell) =>
+    fail(
+      "Trap",
+      `a call on cell ${cell.label} of app ${cell.appId} waited for the cell's write lock past its wall-clock deadline of ${timeoutMs} ms (ribosome.call_timeout_ms)`,
+    )
+
+  /** Takes the write lock of `cell` for the rest of the call tree (released by `releaseLocks`). */
+  const takeLock = (cell: RunningCell, state: CallState): Effect.Effect<void, ZomeCallError> =>
+    Effect.suspend(() => {
+      const key = cellIdKey(cell.cellId)
+      if (state.held.has(key)) return Effect.void
+      const lock = lockOf(key)
+      return Effect.flatMap(acquire(lock, state), (taken) => {
+        if (!taken) return Effect.fail(lockTimeout(cell))
+        state.held.add(key)
+        state.releases.push(Effect.suspend(() => {
+          state.held.delete(key)
+          return lock.release(1)
+        }))
+        return Effect.void
+      })
+    })
+
+  const releaseLocks = (state: CallState): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const releases = state.releases.splice(0, state.releases.length).reverse()
+      return Effect.forEach(releases, (release) => release, { discard: true })
+    })
+
+  /** The write lock, then a workspace at the head it protects (before the call's first write). */
+  const beginWrite = (
+    cell: RunningCell,
+    slot: WriteSlot,
+    state: CallState,
+  ): Effect.Effect<Workspace, HostFnError> =>
+    Effect.suspend(() => {
+      if (slot.locked) return Effect.succeed(slot.ws)
+      return takeLock(cell, state).pipe(
+        Effect.flatMap(() =>
+          slot.ws.pending.length === 0 ? openChain(cell) : Effect.succeed(slot.ws)
+        ),
+        Effect.map((ws) => {
+          slot.ws = ws
+          slot.locked = true
+          return ws
+        }),
+        Effect.mapError((e) =>
+          new HostFnError({ kind: e.reason === "Trap" ? "limit" : "internal", detail: e.detail })
+        ),
+      )
+    })
+
+  /**
+   * Runs `effect` holding the write lock of `cell` (re-entrant within one call tree). Waiting
+   * for the lock counts against the call's deadline.
+   */
+  const withCellLock = <A, E, R>(
+    cell: RunningCell,
+    state: CallState,
+    effect: Effect.Effect<A, E, R>,
+  ): Effect.Effect<A, E | ZomeCallError, R> =>
+    Effect.suspend(() => {
+      const key = cellIdKey(cell.cellId)
+      if (state.held.has(key)) return effect
+      const lock = lockOf(key)
+      return Effect.flatMap(
+        acquire(lock, state),
+        (taken): Effect.Effect<A, E | ZomeCallError, R> => {
+          if (!taken) return Effect.fail(lockTimeout(cell))
+          state.held.add(key)
+          return effect.pipe(
+            Effect.ensuring(Effect.suspend(() => {
+              state.held.delete(key)
+              return lock.release(1)
+            })),
+          )
+        },
+      )
+    })
 
   const authorize = (
     cell: RunningCell,
@@ -161,40 +281,52 @@ export const makeZomeCalls = Effect.gen(function* () {
     capSecret: Uint8Array | null,
     zome: string,
     fn: string,
-  ): CapGrantInfo | ZomeCallError => {
-    if (bytesEqual(provenance, cell.agent)) return { type: "chain_author" }
-    const grants = sync(spaces.grants(cell.dna.hash, cell.agent, false))
-    if (!Array.isArray(grants)) {
-      return fail("Internal", `cannot read capability grants: ${String(grants)}`)
-    }
-    for (const live of grants) {
-      if (grantAllows(live.grant, { zome, fn, provenance, secret: capSecret })) {
-        return { type: "grant", value: { tag: live.grant.tag, "action_hash": live.actionHash } }
+  ): Effect.Effect<CapGrantInfo, ZomeCallError> =>
+    Effect.gen(function* () {
+      if (bytesEqual(provenance, cell.agent)) return { type: "chain_author" } as const
+      const grants = yield* Effect.mapError(
+        spaces.grants(cell.dna.hash, cell.agent, false),
+        (e) => fail("Internal", `cannot read capability grants: ${e.message}`),
+      )
+      for (const live of grants) {
+        if (grantAllows(live.grant, { zome, fn, provenance, secret: capSecret })) {
+          return {
+            type: "grant",
+            value: { tag: live.grant.tag, "action_hash": live.actionHash },
+          } as const
+        }
       }
-    }
-    return fail(
-      "Unauthorized",
-      `${
-        encodeHashB64(provenance)
-      } may not call ${zome}/${fn} on cell ${cell.label} of app ${cell.appId}: no capability grant allows it`,
-    )
-  }
+      return yield* fail(
+        "Unauthorized",
+        `${
+          encodeHashB64(provenance)
+        } may not call ${zome}/${fn} on cell ${cell.label} of app ${cell.appId}: no capability grant allows it`,
+      )
+    })
 
   const commitWorkspace = (
     cell: RunningCell,
     ws: Workspace,
-  ): ReadonlyArray<SignedAction> | ZomeCallError => {
-    if (ws.pending.length === 0) return []
-    // The one commit workflow: lock the cell, check the head, validate, write chain + DHT +
-    // outbox in one transaction (./commit.ts).
-    const committed = sync(commits.commit(cell, ws))
-    if (committed instanceof InvalidCommit) return fail("InvalidCommit", committed.detail)
-    if (committed instanceof ChainError) {
-      return fail(committed.reason === "HeadMoved" ? "HeadMoved" : "Internal", committed.detail)
-    }
-    if (committed instanceof ZomeCallError) return committed
-    return committed.map((p) => signedActionWire(p.record))
-  }
+  ): Effect.Effect<ReadonlyArray<SignedAction>, ZomeCallError> =>
+    Effect.gen(function* () {
+      if (ws.pending.length === 0) return []
+      // The one commit workflow: lock the cell, check the head, validate, write chain + DHT +
+      // outbox in one transaction (./commit.ts).
+      const committed = yield* commits.commit(cell, ws).pipe(
+        Effect.mapError((e) =>
+          e._tag === "InvalidCommit"
+            ? fail("InvalidCommit", e.detail)
+            : fail(e.reason === "HeadMoved" ? "HeadMoved" : "Internal", e.detail)
+        ),
+      )
+      return committed.map((p) => signedActionWire(p.record))
+    })
+
+  const openChain = (cell: RunningCell) =>
+    Effect.mapError(
+      chain.open(cell.dna.hash, cell.agent),
+      (e) => fail("Internal", `cannot open the chain: ${e.message}`),
+    )
 
   const guestFailure = (
     outcome: Exclude<GuestOutcome, { _tag: "Ok" }>,
@@ -217,69 +349,77 @@ export const makeZomeCalls = Effect.gen(function* () {
     }
   }
 
-  /** Runs the coordinators' `init` callbacks once per cell (sync). */
-  const ensureInitSync = (cell: RunningCell, state: CallState): void | ZomeCallError => {
-    const key = cellIdKey(cell.cellId)
-    if (initialized.get(key) === cell) return
-    const done = sync(
-      chain.query(cell.dna.hash, cell.agent, {
-        actionTypes: ["init_zomes_complete"],
-        includeEntries: false,
-      }),
-    )
-    if (!Array.isArray(done)) return fail("Internal", `cannot read the chain: ${String(done)}`)
-    if (done.length > 0) {
-      markInitialized(key, cell)
-      return
-    }
-    const ws = sync(chain.open(cell.dna.hash, cell.agent))
-    if (!(ws instanceof Object && "pending" in ws)) {
-      return fail("Internal", `cannot open the chain: ${String(ws)}`)
-    }
-    for (const zome of cell.dna.coordinators) {
-      if (!ribosome.exports(zome, "init")) continue
-      const ctx = contextFor(
-        cell,
-        zome,
-        "init",
-        "init",
-        cell.agent,
-        { type: "chain_author" },
-        ws,
-        0,
-        state,
+  /** Runs the coordinators' `init` callbacks once per cell (the caller holds the cell's lock). */
+  const ensureInitLocked = (
+    cell: RunningCell,
+    state: CallState,
+  ): Effect.Effect<void, ZomeCallError> =>
+    Effect.gen(function* () {
+      const key = cellIdKey(cell.cellId)
+      if (initialized.get(key) === cell) return
+      const done = yield* Effect.mapError(
+        chain.query(cell.dna.hash, cell.agent, {
+          actionTypes: ["init_zomes_complete"],
+          includeEntries: false,
+        }),
+        (e) => fail("Internal", `cannot read the chain: ${e.message}`),
       )
-      const outcome = ribosome.call(ctx, "init", NIL)
-      if (outcome._tag !== "Ok") return guestFailure(outcome, `init of ${zome.name} failed`)
-      let raw: unknown
-      try {
-        raw = decodeUntrusted(outcome.output)
-      } catch {
-        return fail("InitFailed", `init of ${zome.name} returned bytes that are not msgpack`)
+      if (done.length > 0) {
+        markInitialized(key, cell)
+        return
       }
-      const result = decodeInitResult(raw)
-      if (result._tag === "Failure") {
-        return fail("InitFailed", `init of ${zome.name} returned an unknown result`)
+      const ws = yield* openChain(cell)
+      // The caller holds the cell's lock: init writes without taking it again.
+      const slot: WriteSlot = { ws, locked: true }
+      for (const zome of cell.dna.coordinators) {
+        if (!ribosome.exports(zome, "init")) continue
+        const ctx = contextFor(
+          cell,
+          zome,
+          "init",
+          "init",
+          cell.agent,
+          { type: "chain_author" },
+          slot,
+          0,
+          state,
+        )
+        const outcome = yield* ribosome.call(ctx, "init", NIL)
+        if (outcome._tag !== "Ok") {
+          return yield* guestFailure(outcome, `init of ${zome.name} failed`)
+        }
+        let raw: unknown
+        try {
+          raw = decodeUntrusted(outcome.output)
+        } catch {
+          return yield* fail(
+            "InitFailed",
+            `init of ${zome.name} returned bytes that are not msgpack`,
+          )
+        }
+        const result = decodeInitResult(raw)
+        if (result._tag === "Failure") {
+          return yield* fail("InitFailed", `init of ${zome.name} returned an unknown result`)
+        }
+        if (result.value.type === "fail") {
+          return yield* fail("InitFailed", `init of ${zome.name} failed: ${result.value.reason}`)
+        }
       }
-      if (result.value.type === "fail") {
-        return fail("InitFailed", `init of ${zome.name} failed: ${result.value.reason}`)
-      }
-    }
-    ws.append({ type: "init_zomes_complete" }, null)
-    const committed = commitWorkspace(cell, ws)
-    if (committed instanceof ZomeCallError) {
-      return fail("InitFailed", `init could not commit: ${committed.detail}`)
-    }
-    state.metrics.push({
-      cell: cell.label,
-      zome: "",
-      fn: "init",
-      outcome: "ok",
-      seconds: 0,
-      committed: committed.length,
+      ws.append({ type: "init_zomes_complete" }, null)
+      const committed = yield* Effect.mapError(
+        commitWorkspace(cell, ws),
+        (e) => fail("InitFailed", `init could not commit: ${e.detail}`),
+      )
+      state.metrics.push({
+        cell: cell.label,
+        zome: "",
+        fn: "init",
+        outcome: "ok",
+        seconds: 0,
+        committed: committed.length,
+      })
+      markInitialized(key, cell)
     })
-    markInitialized(key, cell)
-  }
 
   function contextFor(
     cell: RunningCell,
@@ -288,7 +428,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     kind: "zome_call" | "init" | "post_commit",
     provenance: AgentPubKey,
     capGrant: CapGrantInfo,
-    workspace: Workspace | null,
+    slot: WriteSlot | null,
     depth: number,
     state: CallState,
   ): HostCallContext {
@@ -299,177 +439,196 @@ export const makeZomeCalls = Effect.gen(function* () {
       fnName,
       provenance,
       capGrant,
-      workspace,
+      get workspace() {
+        return slot === null ? null : slot.ws
+      },
       depth,
+      deadline: state.deadline,
       unresolved: [],
       call: (target, zomeName, fn, payload, capSecret) =>
-        nestedCall(ctx, target, zomeName, fn, payload, capSecret, state),
+        nestedCall(ctx, slot, target, zomeName, fn, payload, capSecret, state),
+      ...(slot === null ? {} : { beginWrite: () => beginWrite(cell, slot, state) }),
     }
     return ctx
   }
 
   const nestedCall = (
     caller: HostCallContext,
+    callerSlot: WriteSlot | null,
     target: CallTarget,
     zomeName: string,
     fn: string,
     payload: Uint8Array,
     capSecret: Uint8Array | null,
     state: CallState,
-  ): NestedCallResult => {
-    if (caller.depth + 1 > MAX_CALL_DEPTH) {
-      return { type: "error", value: `call_1 nests deeper than ${MAX_CALL_DEPTH} calls` }
-    }
-    const budget = caller.meter?.remaining() ?? defaultFuel
-    let targetCell: RunningCell | undefined
-    if (target.type === "local") targetCell = cells.get(caller.cell.cellId)
-    else if (target.type === "cell") targetCell = cells.get(target.value)
-    else {
-      targetCell = cells.byApp(caller.cell.appId).find((c) => c.label === target.value)
-    }
-    if (targetCell === undefined) {
-      const what = target.type === "role"
-        ? `role ${target.value} of app ${caller.cell.appId}`
-        : "the target cell"
-      return { type: "error", value: `${what} is not running` }
-    }
-    const sameCell = bytesEqual(targetCell.cellId[0], caller.cell.cellId[0]) &&
-      bytesEqual(targetCell.cellId[1], caller.cell.cellId[1])
-    if (sameCell && caller.workspace !== null && caller.kind !== "post_commit") {
-      // A call into the same cell shares the caller's writes and commits with it.
-      const zome = targetCell.dna.coordinators.find((z) => z.name === zomeName)
-      if (zome === undefined) return { type: "error", value: `no coordinator zome ${zomeName}` }
-      if (!ribosome.exports(zome, fn)) {
-        return { type: "error", value: `zome ${zomeName} has no function ${fn}` }
+  ): Effect.Effect<NestedCallResult> =>
+    Effect.gen(function* () {
+      if (caller.depth + 1 > MAX_CALL_DEPTH) {
+        return { type: "error", value: `call_1 nests deeper than ${MAX_CALL_DEPTH} calls` } as const
       }
-      const mark = caller.workspace.pending.length
-      const kind = caller.kind === "init" ? "init" : "zome_call"
-      const ctx = contextFor(
-        targetCell,
-        zome,
-        fn,
-        kind,
-        caller.cell.agent,
-        { type: "chain_author" },
-        caller.workspace,
+      const budget = caller.meter?.remaining() ?? defaultFuel
+      let targetCell: RunningCell | undefined
+      if (target.type === "local") targetCell = cells.get(caller.cell.cellId)
+      else if (target.type === "cell") targetCell = cells.get(target.value)
+      else {
+        targetCell = cells.byApp(caller.cell.appId).find((c) => c.label === target.value)
+      }
+      if (targetCell === undefined) {
+        const what = target.type === "role"
+          ? `role ${target.value} of app ${caller.cell.appId}`
+          : "the target cell"
+        return { type: "error", value: `${what} is not running` } as const
+      }
+      const sameCell = bytesEqual(targetCell.cellId[0], caller.cell.cellId[0]) &&
+        bytesEqual(targetCell.cellId[1], caller.cell.cellId[1])
+      if (sameCell && callerSlot !== null && caller.kind !== "post_commit") {
+        // A call into the same cell shares the caller's writes and commits with it.
+        const zome = targetCell.dna.coordinators.find((z) => z.name === zomeName)
+        if (zome === undefined) {
+          return { type: "error", value: `no coordinator zome ${zomeName}` } as const
+        }
+        if (!ribosome.exports(zome, fn)) {
+          return { type: "error", value: `zome ${zomeName} has no function ${fn}` } as const
+        }
+        const mark = callerSlot.ws.pending.length
+        const kind = caller.kind === "init" ? "init" : "zome_call"
+        const ctx = contextFor(
+          targetCell,
+          zome,
+          fn,
+          kind,
+          caller.cell.agent,
+          { type: "chain_author" },
+          callerSlot,
+          caller.depth + 1,
+          state,
+        )
+        const outcome = yield* ribosome.call(ctx, fn, payload, budget)
+        caller.meter?.charge(outcome.fuelUsed)
+        if (outcome._tag === "Ok") return { type: "ok", value: outcome.output } as const
+        callerSlot.ws.truncate(mark)
+        return {
+          type: "error",
+          value: guestFailure(outcome, `${zomeName}/${fn}`).detail,
+        } as const
+      }
+      const result = yield* Effect.result(runCall(
+        {
+          cellId: targetCell.cellId,
+          zome: zomeName,
+          fn,
+          payload,
+          provenance: caller.cell.agent,
+          capSecret,
+        },
         caller.depth + 1,
+        budget,
         state,
-      )
-      const outcome = ribosome.call(ctx, fn, payload, budget)
-      caller.meter?.charge(outcome.fuelUsed)
-      if (outcome._tag === "Ok") return { type: "ok", value: outcome.output }
-      caller.workspace.truncate(mark)
-      return { type: "error", value: guestFailure(outcome, `${zomeName}/${fn}`).detail }
-    }
-    const result = runCall(
-      {
-        cellId: targetCell.cellId,
-        zome: zomeName,
-        fn,
-        payload,
-        provenance: caller.cell.agent,
-        capSecret,
-      },
-      caller.depth + 1,
-      budget,
-      state,
-    )
-    if (result instanceof ZomeCallError) {
-      return result.reason === "Unauthorized"
-        ? { type: "unauthorized", value: result.detail }
-        : { type: "error", value: result.detail }
-    }
-    caller.meter?.charge(result.fuelUsed)
-    return { type: "ok", value: result.output }
-  }
+      ))
+      if (result._tag === "Failure") {
+        const error = result.failure
+        return error.reason === "Unauthorized"
+          ? { type: "unauthorized", value: error.detail } as const
+          : { type: "error", value: error.detail } as const
+      }
+      caller.meter?.charge(result.success.fuelUsed)
+      return { type: "ok", value: result.success.output } as const
+    })
 
-  /** The synchronous core of a zome call. */
+  /** The core of a zome call (top-level or a nested call into another cell). */
   const runCall = (
     request: ZomeCallRequest,
     depth: number,
     fuel: bigint,
     state: CallState,
-  ): { readonly output: Uint8Array; readonly fuelUsed: bigint } | ZomeCallError => {
-    const started = clock.currentTimeNanosUnsafe()
-    const cell = cells.get(request.cellId)
-    if (cell === undefined) {
-      return fail(
-        "CellNotFound",
-        `cell [${encodeHashB64(request.cellId[0])}, ${
-          encodeHashB64(request.cellId[1])
-        }] is not running`,
-      )
-    }
-    // Names the caller made up are not labels: they would grow the metrics without bound.
-    const record = (outcome: string, committed: number, zomeName = request.zome, fn = request.fn) =>
-      state.metrics.push({
-        cell: `${cell.appId}/${cell.label}`,
-        zome: zomeName,
-        fn,
-        outcome,
-        seconds: Number(clock.currentTimeNanosUnsafe() - started) / 1e9,
-        committed,
+  ): Effect.Effect<{ readonly output: Uint8Array; readonly fuelUsed: bigint }, ZomeCallError> =>
+    Effect.suspend(() => {
+      const started = clock.currentTimeNanosUnsafe()
+      const cell = cells.get(request.cellId)
+      if (cell === undefined) {
+        return Effect.fail(fail(
+          "CellNotFound",
+          `cell [${encodeHashB64(request.cellId[0])}, ${
+            encodeHashB64(request.cellId[1])
+          }] is not running`,
+        ))
+      }
+      // Names the caller made up are not labels: they would grow the metrics without bound.
+      const record = (
+        outcome: string,
+        committed: number,
+        zomeName = request.zome,
+        fn = request.fn,
+      ) =>
+        state.metrics.push({
+          cell: `${cell.appId}/${cell.label}`,
+          zome: zomeName,
+          fn,
+          outcome,
+          seconds: Number(clock.currentTimeNanosUnsafe() - started) / 1e9,
+          committed,
+        })
+      const zome = findZome(cell.dna, request.zome)
+      if (zome === undefined || zome.kind !== "coordinator") {
+        record("zome_not_found", 0, UNKNOWN_NAME, UNKNOWN_NAME)
+        return Effect.fail(
+          fail("ZomeNotFound", `DNA ${cell.dna.name} has no coordinator zome ${request.zome}`),
+        )
+      }
+      if (
+        !ribosome.exports(zome, request.fn) ||
+        ["init", "post_commit", "validate", "entry_defs"].includes(request.fn)
+      ) {
+        record("function_not_found", 0, request.zome, UNKNOWN_NAME)
+        return Effect.fail(
+          fail("FunctionNotFound", `zome ${request.zome} has no callable function ${request.fn}`),
+        )
+      }
+      const body = Effect.gen(function* () {
+        const grant = yield* Effect.tapError(
+          authorize(cell, request.provenance, request.capSecret, request.zome, request.fn),
+          () => Effect.sync(() => record("unauthorized", 0)),
+        )
+        yield* Effect.tapError(
+          withCellLock(cell, state, ensureInitLocked(cell, state)),
+          () => Effect.sync(() => record("init_failed", 0)),
+        )
+        const slot: WriteSlot = { ws: yield* openChain(cell), locked: false }
+        const ctx = contextFor(
+          cell,
+          zome,
+          request.fn,
+          "zome_call",
+          request.provenance,
+          grant,
+          slot,
+          depth,
+          state,
+        )
+        const outcome = yield* ribosome.call(ctx, request.fn, request.payload, fuel)
+        if (outcome._tag !== "Ok") {
+          record(
+            outcome._tag === "Trap"
+              ? `trap_${outcome.kind}`
+              : outcome._tag === "GuestError"
+              ? "guest_error"
+              : "error",
+            0,
+          )
+          return yield* guestFailure(outcome, `${request.zome}/${request.fn}`)
+        }
+        const committed = yield* Effect.tapError(
+          commitWorkspace(cell, slot.ws),
+          (e) => Effect.sync(() => record(e.reason === "InvalidCommit" ? "invalid" : "error", 0)),
+        )
+        if (committed.length > 0 && ribosome.exports(zome, "post_commit")) {
+          state.postCommits.push({ cell, zome, actions: committed })
+        }
+        record("ok", committed.length)
+        return { output: outcome.output, fuelUsed: outcome.fuelUsed }
       })
-    const zome = findZome(cell.dna, request.zome)
-    if (zome === undefined || zome.kind !== "coordinator") {
-      record("zome_not_found", 0, UNKNOWN_NAME, UNKNOWN_NAME)
-      return fail("ZomeNotFound", `DNA ${cell.dna.name} has no coordinator zome ${request.zome}`)
-    }
-    if (
-      !ribosome.exports(zome, request.fn) ||
-      ["init", "post_commit", "validate", "entry_defs"].includes(request.fn)
-    ) {
-      record("function_not_found", 0, request.zome, UNKNOWN_NAME)
-      return fail("FunctionNotFound", `zome ${request.zome} has no callable function ${request.fn}`)
-    }
-    const grant = authorize(cell, request.provenance, request.capSecret, request.zome, request.fn)
-    if (grant instanceof ZomeCallError) {
-      record("unauthorized", 0)
-      return grant
-    }
-    const init = ensureInitSync(cell, state)
-    if (init instanceof ZomeCallError) {
-      record("init_failed", 0)
-      return init
-    }
-    const ws = sync(chain.open(cell.dna.hash, cell.agent))
-    if (!(ws instanceof Object && "pending" in ws)) {
-      return fail("Internal", `cannot open the chain: ${String(ws)}`)
-    }
-    const ctx = contextFor(
-      cell,
-      zome,
-      request.fn,
-      "zome_call",
-      request.provenance,
-      grant,
-      ws,
-      depth,
-      state,
-    )
-    const outcome = ribosome.call(ctx, request.fn, request.payload, fuel)
-    if (outcome._tag !== "Ok") {
-      record(
-        outcome._tag === "Trap"
-          ? `trap_${outcome.kind}`
-          : outcome._tag === "GuestError"
-          ? "guest_error"
-          : "error",
-        0,
-      )
-      return guestFailure(outcome, `${request.zome}/${request.fn}`)
-    }
-    const committed = commitWorkspace(cell, ws)
-    if (committed instanceof ZomeCallError) {
-      record(committed.reason === "InvalidCommit" ? "invalid" : "error", 0)
-      return committed
-    }
-    if (committed.length > 0 && ribosome.exports(zome, "post_commit")) {
-      state.postCommits.push({ cell, zome, actions: committed })
-    }
-    record("ok", committed.length)
-    return { output: outcome.output, fuelUsed: outcome.fuelUsed }
-  }
+      return body
+    })
 
   // Metrics are recorded synchronously: through `Metric.update` they cost a tenth of a trivial
   // call (docs/decisions.md, "Hot path of a zome call").
@@ -494,13 +653,13 @@ export const makeZomeCalls = Effect.gen(function* () {
       return Effect.forEach(state.postCommits, schedulePostCommit, { discard: true })
     })
 
-  /** Runs one post_commit callback (synchronously); a failure comes back as its message. */
+  /** Runs one post_commit callback; a failure comes back as its message. */
   const runPostCommit = (job: PostCommitJob): Effect.Effect<void, string> =>
-    Effect.suspend(() => {
-      const state: CallState = { postCommits: [], metrics: [] }
+    Effect.gen(function* () {
+      const state = newState()
       const cell = cells.get(job.cell.cellId)
       // A cell that stopped since the commit has nothing to notify.
-      if (cell === undefined) return Effect.void
+      if (cell === undefined) return
       const ctx = contextFor(
         cell,
         job.zome,
@@ -512,11 +671,11 @@ export const makeZomeCalls = Effect.gen(function* () {
         0,
         state,
       )
-      const outcome = ribosome.call(ctx, "post_commit", encode(job.actions))
-      const done = flush(state)
-      return outcome._tag === "Ok"
-        ? done
-        : Effect.andThen(done, Effect.fail(guestFailure(outcome, "post_commit").detail))
+      const outcome = yield* ribosome.call(ctx, "post_commit", encode(job.actions))
+      yield* flush(state)
+      if (outcome._tag !== "Ok") {
+        return yield* Effect.fail(guestFailure(outcome, "post_commit").detail)
+      }
     })
 
   const subjectOf = (job: PostCommitJob) => `${job.cell.appId}/${job.cell.label}/${job.zome.name}`
@@ -581,11 +740,11 @@ export const makeZomeCalls = Effect.gen(function* () {
   const call = (request: ZomeCallRequest) =>
     Effect.gen(function* () {
       yield* Effect.mapError(keystore.ready, (e) => fail("Internal", e.message))
-      const state: CallState = { postCommits: [], metrics: [] }
-      const result = runCall(request, 0, defaultFuel, state)
+      const state = newState()
+      const result = yield* Effect.exit(runCall(request, 0, defaultFuel, state))
+      yield* releaseLocks(state)
       yield* flush(state)
-      if (result instanceof ZomeCallError) return yield* result
-      return result.output
+      return (yield* result).output
     })
 
   const ensureInit = (cellId: CellId) =>
@@ -593,13 +752,25 @@ export const makeZomeCalls = Effect.gen(function* () {
       yield* Effect.mapError(keystore.ready, (e) => fail("Internal", e.message))
       const cell = cells.get(cellId)
       if (cell === undefined) return yield* fail("CellNotFound", "the cell is not running")
-      const state: CallState = { postCommits: [], metrics: [] }
-      const result = ensureInitSync(cell, state)
+      const state = newState()
+      const result = yield* Effect.exit(withCellLock(cell, state, ensureInitLocked(cell, state)))
       yield* flush(state)
-      if (result instanceof ZomeCallError) return yield* result
+      yield* result
     })
 
-  return ZomeCalls.of({ call, ensureInit, initializedCount: () => initialized.size })
+  const withCellWriteLock = <A, E, R>(cellId: CellId, effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      const cell = cells.get(cellId)
+      if (cell === undefined) return Effect.fail(fail("CellNotFound", "the cell is not running"))
+      return withCellLock(cell, newState(), effect)
+    })
+
+  return ZomeCalls.of({
+    call,
+    ensureInit,
+    withCellWriteLock,
+    initializedCount: () => initialized.size,
+  })
 })
 
 /** The zome-call workflow. */

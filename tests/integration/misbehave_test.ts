@@ -69,7 +69,10 @@ Deno.test("misbehaving zomes lose only their own call", async (t) => {
           `spin.${fn} running out of fuel`,
         )
         assertEquals(error.reason, "Trap")
-        assert(error.detail.includes("ran out of fuel (budget 1000000000 units"), error.detail)
+        assert(
+          error.detail.includes("budget of 1000000000 units (ribosome.fuel_per_call)"),
+          error.detail,
+        )
       }
       const recursion = await callZomeError(conductor, bad, "spin", "recurse")
       assert(

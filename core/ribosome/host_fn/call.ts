@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { CapSecretSchema, CellIdSchema } from "../../types/mod.ts"
 import { CALLS, defineHostFn, READ_FUEL } from "./host_fn.ts"
 
@@ -26,13 +26,11 @@ export const call = defineHostFn({
   allowedIn: CALLS,
   fuel: READ_FUEL,
   run: (ctx, input) =>
-    Effect.sync(() =>
-      ctx.call(
-        input.target,
-        input.zome_name,
-        input.fn_name,
-        input.payload,
-        input.cap_secret ?? null,
-      )
+    ctx.call(
+      input.target,
+      input.zome_name,
+      input.fn_name,
+      input.payload,
+      input.cap_secret ?? null,
     ),
 })

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Context } from "effect"
 import { agentInfo } from "./agent_info.ts"
 import { call } from "./call.ts"
 import { callInfo } from "./call_info.ts"
@@ -66,4 +67,14 @@ export const hostFns: ReadonlyArray<AnyHostFn> = [
 /** Host functions by guest import name. */
 export const hostFnsByName: ReadonlyMap<string, AnyHostFn> = new Map(
   hostFns.map((fn) => [fn.name, fn]),
+)
+
+/**
+ * The host functions guests may import, by name: {@link hostFnsByName} unless a layer provides
+ * another map. Only tests provide one (to add a host function that waits, say); the ribosome and
+ * the install-time import check both read it.
+ */
+export const HostFns: Context.Reference<ReadonlyMap<string, AnyHostFn>> = Context.Reference(
+  "conductor/ribosome/HostFns",
+  { defaultValue: () => hostFnsByName },
 )

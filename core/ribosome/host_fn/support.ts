@@ -19,16 +19,20 @@ import { HostFnError } from "./host_fn.ts"
 export const internal = (error: StoreError) =>
   new HostFnError({ kind: "internal", detail: error.message })
 
-/** The call's workspace, or `denied` where there is none. */
+/**
+ * The workspace to write to, or `denied` where there is none. Takes the cell's write lock first
+ * (`ctx.beginWrite`), so every write host function must get its workspace here.
+ */
 export function requireWorkspace(
   ctx: HostCallContext,
   fn: string,
 ): Effect.Effect<Workspace, HostFnError> {
-  return ctx.workspace === null
-    ? Effect.fail(
+  if (ctx.workspace === null) {
+    return Effect.fail(
       new HostFnError({ kind: "denied", detail: `${fn} needs a zome call that can write` }),
     )
-    : Effect.succeed(ctx.workspace)
+  }
+  return ctx.beginWrite === undefined ? Effect.succeed(ctx.workspace) : ctx.beginWrite()
 }
 
 /** The integrity zome whose types a name refers to. */

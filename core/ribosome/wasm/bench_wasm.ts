@@ -49,18 +49,18 @@ const dir = await Deno.makeTempDir({ prefix: "bench_wasm_" })
 const guest = await buildGuest(dir)
 await Deno.remove(dir, { recursive: true })
 
-function ourPlugin(metered: boolean): WasmPlugin {
+async function ourPlugin(metered: boolean): Promise<WasmPlugin> {
   const options = { maxKernelBytes: 16 << 20, hostFunctions: { double_it: doubleIt } }
   if (metered) {
     const prepared = prepareWasm(guest, { maxMemoryPages: 256, initialFuel: 100_000_000n })
     if (prepared._tag !== "Prepared") throw new Error(prepared.message)
-    const created = WasmPlugin.create(prepared.module, prepared.info, options)
+    const created = await WasmPlugin.create(prepared.module, prepared.info, options)
     if (created._tag !== "Created") throw new Error(created.message)
     return created.plugin
   }
   const info = inspectWasm(guest)
   if (info._tag !== "Inspected") throw new Error(info.message)
-  const created = WasmPlugin.create(new WebAssembly.Module(guest), info, options)
+  const created = await WasmPlugin.create(new WebAssembly.Module(guest), info, options)
   if (created._tag !== "Created") throw new Error(created.message)
   return created.plugin
 }
@@ -69,18 +69,23 @@ const FUEL = 10_000_000_000n
 const ECHO_CALLS = 20_000
 const input = enc.encode("hi")
 
-function usPerCall(plugin: WasmPlugin, name: string, payload: Uint8Array, calls: number): number {
-  for (let i = 0; i < 200; i++) expectOk(plugin.call(name, payload, FUEL))
+async function usPerCall(
+  plugin: WasmPlugin,
+  name: string,
+  payload: Uint8Array,
+  calls: number,
+): Promise<number> {
+  for (let i = 0; i < 200; i++) expectOk(await plugin.call(name, payload, FUEL))
   const t0 = performance.now()
-  for (let i = 0; i < calls; i++) expectOk(plugin.call(name, payload, FUEL))
+  for (let i = 0; i < calls; i++) expectOk(await plugin.call(name, payload, FUEL))
   return ((performance.now() - t0) * 1000) / calls
 }
 
-const metered = ourPlugin(true)
-const unmetered = ourPlugin(false)
+const metered = await ourPlugin(true)
+const unmetered = await ourPlugin(false)
 const oursMetered = await medianOf(() => usPerCall(metered, "echo", input, ECHO_CALLS))
 const oursUnmetered = await medianOf(() => usPerCall(unmetered, "echo", input, ECHO_CALLS))
-const echoFuel = expectOk(metered.call("echo", input, FUEL))
+const echoFuel = expectOk(await metered.call("echo", input, FUEL))
 
 const oracle = await createPlugin({ wasm: [{ data: guest }] }, {
   useWasi: false,
@@ -112,7 +117,7 @@ print(`  @extism/extism + reset   ${extismUs.toFixed(2)} µs/call`)
 const SUM_N = enc.encode("1000000")
 const sumMetered = await medianOf(() => usPerCall(metered, "sum", SUM_N, 20))
 const sumUnmetered = await medianOf(() => usPerCall(unmetered, "sum", SUM_N, 20))
-const sumFuel = expectOk(metered.call("sum", SUM_N, FUEL))
+const sumFuel = expectOk(await metered.call("sum", SUM_N, FUEL))
 print(`compute-bound call (AS sum, n = 1e6):`)
 print(
   `  metered ${(sumMetered / 1000).toFixed(3)} ms, unmetered ${
@@ -175,15 +180,15 @@ const hostLoop = wat(`(module
     (i32.const 0)))`)
 const hostPrepared = prepareWasm(hostLoop, { maxMemoryPages: 1, initialFuel: 0n })
 if (hostPrepared._tag !== "Prepared") throw new Error(hostPrepared.message)
-const hostCreated = WasmPlugin.create(hostPrepared.module, hostPrepared.info, {
+const hostCreated = await WasmPlugin.create(hostPrepared.module, hostPrepared.info, {
   maxKernelBytes: 1024,
 })
 if (hostCreated._tag !== "Created") throw new Error(hostCreated.message)
 const hostPlugin = hostCreated.plugin
-const hostFuel = expectOk(hostPlugin.call("run", new Uint8Array(0), FUEL))
-const hostNs = await medianOf(() => {
+const hostFuel = expectOk(await hostPlugin.call("run", new Uint8Array(0), FUEL))
+const hostNs = await medianOf(async () => {
   const t0 = performance.now()
-  expectOk(hostPlugin.call("run", new Uint8Array(0), FUEL))
+  expectOk(await hostPlugin.call("run", new Uint8Array(0), FUEL))
   return ((performance.now() - t0) * 1e6) / 1e6
 })
 const hostPerIteration = Number(hostFuel) / 1e6

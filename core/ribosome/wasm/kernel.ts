@@ -57,6 +57,11 @@ export interface KernelOptions {
    * @default 1048576
    */
   readonly maxVarBytes?: number | undefined
+  /**
+   * Largest output a guest may name with `output_set`; a larger one traps with `output_limit`
+   * before anything is copied. Unbounded (only the arena budget) when absent.
+   */
+  readonly maxOutputBytes?: number | undefined
   /** Values returned by `config_get`. */
   readonly config?: Readonly<Record<string, string>> | undefined
   /** Where `log_*` lines go; none: they are dropped. */
@@ -69,7 +74,7 @@ export interface KernelOptions {
 }
 
 /** Why the kernel trapped a guest. */
-export type KernelTrapKind = "kernel_limit" | "var_limit" | "kernel_misuse"
+export type KernelTrapKind = "kernel_limit" | "var_limit" | "kernel_misuse" | "output_limit"
 
 /**
  * Thrown from a kernel function to trap the guest; the call boundary turns it into a trap
@@ -309,6 +314,7 @@ export class Kernel {
 
   readonly #maxBytes: number
   readonly #maxVarBytes: number
+  readonly #maxOutputBytes: number
   readonly #config: ReadonlyMap<string, string>
   readonly #logger: KernelLogger | undefined
   readonly #logLevel: number
@@ -348,6 +354,7 @@ export class Kernel {
     }
     this.#maxBytes = options.maxKernelBytes
     this.#maxVarBytes = options.maxVarBytes ?? DEFAULT_MAX_VAR_BYTES
+    this.#maxOutputBytes = options.maxOutputBytes ?? Infinity
     this.#config = new Map(Object.entries(options.config ?? {}))
     this.#logger = options.logger
     this.#logLevel = LEVEL_NUMBER[options.logLevel ?? "info"]
@@ -677,6 +684,12 @@ export class Kernel {
         const len = Number(length)
         if (!(off >= 0 && len >= 0 && off + len <= this.#top)) {
           this.#outOfBounds("output_set", address, len)
+        }
+        if (len > this.#maxOutputBytes) {
+          throw new KernelTrap(
+            "output_limit",
+            `output of ${len} bytes exceeds the limit of ${this.#maxOutputBytes} bytes`,
+          )
         }
         this.#cur.outputOff = off
         this.#cur.outputLen = len

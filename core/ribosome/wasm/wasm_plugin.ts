@@ -20,6 +20,7 @@ import {
   type InstrumentError,
   type InstrumentOptions,
   instrumentWasm,
+  REFUEL_EXPORT,
   WASM_PAGE_BYTES,
   type WasmModuleInfo,
 } from "../../wasm/mod.ts"
@@ -31,6 +32,7 @@ import {
   type KernelOptions,
   KernelTrap,
 } from "./kernel.ts"
+import { promising, suspending } from "./jspi.ts"
 
 /** What a user host function may do with the calling plugin's kernel and fuel. */
 export interface KernelAccess {
@@ -49,9 +51,10 @@ export interface KernelAccess {
 
 /**
  * A host function in the `extism:host/user` namespace with the ABI's signature `(i64) -> i64`:
- * it receives the offset of its input block and returns the offset of its output block.
+ * it receives the offset of its input block and returns the offset of its output block, or a
+ * promise of it. The guest is suspended (JSPI) while the promise is pending; other calls run.
  */
-export type UserHostFunction = (host: KernelAccess, offset: bigint) => bigint
+export type UserHostFunction = (host: KernelAccess, offset: bigint) => bigint | Promise<bigint>
 
 /**
  * Thrown by a user host function to stop the guest at once; the `call` that runs the guest
@@ -72,12 +75,43 @@ export class ShortCircuit<T = unknown> extends Error {
   }
 }
 
-/** Thrown by `chargeFuel` when the fuel runs out. */
+/** Thrown when the call's fuel budget runs out (at a refuel or by `chargeFuel`). */
 class FuelExhausted extends Error {
   constructor() {
     super("fuel exhausted")
     this.name = "FuelExhausted"
   }
+}
+
+/** Thrown at a refuel once the call's wall-clock deadline has passed. */
+export class DeadlineExceeded extends Error {
+  /** The deadline passed `overMs` milliseconds ago. */
+  constructor(readonly overMs: number) {
+    super(`wall-clock deadline exceeded by ${overMs.toFixed(0)} ms`)
+    this.name = "DeadlineExceeded"
+  }
+}
+
+/** Fuel loaded into the guest per slice when no `sliceFuel` option is given. */
+export const DEFAULT_SLICE_FUEL = 5_000_000n
+
+/**
+ * Lets the event loop run other work: a macrotask (`setImmediate`), so timers, I/O callbacks
+ * and other calls' continuations run before the guest resumes.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Per-call limits of {@link WasmPlugin.call}. */
+export interface CallLimits {
+  /** Fuel budget of the call (a nested call gets at most its caller's remaining fuel). */
+  readonly fuel: bigint
+  /**
+   * `performance.now()` value after which the call traps (`deadline_exceeded`) at its next
+   * refuel; none: no wall-clock limit.
+   */
+  readonly deadline?: number | undefined
 }
 
 /**
@@ -88,12 +122,29 @@ class FuelExhausted extends Error {
 export interface WasmPluginOptions extends KernelOptions {
   /** The `extism:host/user` functions the guest may import. */
   readonly hostFunctions?: Readonly<Record<string, UserHostFunction>> | undefined
+  /**
+   * Fuel loaded into the guest at a time. When a slice is used up the guest calls the host,
+   * which checks the call's budget and deadline, yields to the event loop, and loads the next
+   * slice: the larger the slice, the longer other work waits behind a busy guest.
+   * @default DEFAULT_SLICE_FUEL
+   */
+  readonly sliceFuel?: bigint | undefined
+  /**
+   * Plain (non-suspending) imports, for callers that must finish on the spot (inside a
+   * synchronous database transaction): call it with {@link WasmPlugin.callSync}; the guest
+   * never yields, and a host function that returns a promise traps it.
+   */
+  readonly synchronous?: boolean | undefined
 }
 
 /** Why a trap happened. */
 export type TrapKind =
   /** The fuel global went below zero (instruction budget or `chargeFuel`). */
   | "fuel_exhausted"
+  /** The call's wall-clock deadline passed. */
+  | "deadline_exceeded"
+  /** The guest named an output larger than `maxOutputBytes`. */
+  | "output_limit"
   /** A wasm trap while the guest's memory was at its cap (a failed `memory.grow` upstream). */
   | "memory_exhausted"
   /** The kernel arena budget (`maxKernelBytes`) was exceeded. */
@@ -327,12 +378,20 @@ function fuelGlobal(
   return global instanceof WebAssembly.Global ? global : undefined
 }
 
-function chargeFuel(global: WebAssembly.Global | undefined, amount: bigint): void {
-  if (global === undefined) return
-  const left = (global.value as bigint) - amount
-  global.value = left
-  if (left < 0n) throw new FuelExhausted()
-}
+/**
+ * `(module (import "c" "r" (func)) (func (export "r") call 0))`: re-exports a suspending host
+ * function as a wasm function, which is what a table slot can hold.
+ */
+const REFUEL_TRAMPOLINE = new WebAssembly.Module(
+  Uint8Array.of(
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...[0x01, 0x04, 0x01, 0x60, 0x00, 0x00], // type () -> ()
+    ...[0x02, 0x07, 0x01, 0x01, 0x63, 0x01, 0x72, 0x00, 0x00], // import "c" "r"
+    ...[0x03, 0x02, 0x01, 0x00], // one function of type 0
+    ...[0x07, 0x05, 0x01, 0x01, 0x72, 0x00, 0x01], // export "r" = function 1
+    ...[0x0a, 0x06, 0x01, 0x04, 0x00, 0x10, 0x00, 0x0b], // body: call 0
+  ),
+)
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
@@ -342,37 +401,70 @@ function isStackOverflow(e: unknown): boolean {
   return e instanceof RangeError && /call stack/i.test(e.message)
 }
 
+/** An export as the plugin calls it: through `WebAssembly.promising`, or directly (synchronous). */
+type GuestFn = () => unknown
+
+/** A call that has entered the kernel and loaded its fuel. */
+interface Begun {
+  readonly fn: GuestFn
+  readonly saved: FuelFrame
+  readonly outer: bigint
+  readonly start: bigint
+  readonly nested: boolean
+}
+
+/** The running call's limits, saved around a nested call. */
+interface FuelFrame {
+  readonly reserve: bigint
+  readonly deadline: number | undefined
+}
+
 /**
  * One guest instance. Create it with {@link WasmPlugin.create}; call exports with
  * {@link WasmPlugin.call}.
+ *
+ * Calls run under JSPI: every export is called through `WebAssembly.promising` and every user
+ * host function is a `WebAssembly.Suspending` import, so a host function may return a promise
+ * and the guest waits without blocking the thread. The fuel meter hands out fuel in slices;
+ * at the end of each slice the host checks the budget and the deadline and yields to the event
+ * loop. An instance runs one call tree at a time: a host function may call back into it
+ * (nested, strictly inside the outer call), but an unrelated call must use another instance.
  *
  * @example
  * ```ts
  * const prepared = prepareWasm(bytes, { maxMemoryPages: 256, initialFuel: 10_000_000n })
  * if (prepared._tag !== "Prepared") throw new Error(prepared.message)
- * const created = WasmPlugin.create(prepared.module, prepared.info, { maxKernelBytes: 8 << 20 })
+ * const created = await WasmPlugin.create(prepared.module, prepared.info, { maxKernelBytes: 8 << 20 })
  * if (created._tag !== "Created") throw new Error(created.message)
- * const result = created.plugin.call("greet", new TextEncoder().encode("Ada"), 1_000_000n)
+ * const result = await created.plugin.call("greet", new TextEncoder().encode("Ada"), 1_000_000n)
  * if (result._tag === "Ok") console.log(new TextDecoder().decode(result.output))
  * ```
  */
 export class WasmPlugin {
   readonly #kernel: Kernel
-  readonly #functions: ReadonlyMap<string, () => unknown>
+  readonly #functions: ReadonlyMap<string, GuestFn>
+  readonly #synchronous: boolean
   readonly #fuel: WebAssembly.Global | undefined
   readonly #memory: WebAssembly.Memory | undefined
   readonly #memoryCapPages: number | undefined
+  readonly #slice: bigint
+  /** Fuel of the running call not yet loaded into the fuel global. */
+  #reserve = 0n
+  #deadline: number | undefined
   #poisoned = false
 
   private constructor(
     kernel: Kernel,
     instance: WebAssembly.Instance,
     info: WasmModuleInfo,
-    fuel: WebAssembly.Global | undefined,
+    slice: bigint,
+    synchronous: boolean,
   ) {
     this.#kernel = kernel
+    this.#slice = slice > 0n ? slice : 1n
+    this.#synchronous = synchronous
     const exports = instance.exports
-    const functions = new Map<string, () => unknown>()
+    const functions = new Map<string, GuestFn>()
     for (const e of info.exports) {
       const fn = exports[e.name]
       if (
@@ -380,11 +472,11 @@ export class WasmPlugin {
         e.type.results.length === 1 && e.type.results[0] === "i32" && !e.name.startsWith("__") &&
         typeof fn === "function"
       ) {
-        functions.set(e.name, fn as () => unknown)
+        functions.set(e.name, synchronous ? fn as GuestFn : promising(fn as GuestFn))
       }
     }
     this.#functions = functions
-    this.#fuel = fuel
+    this.#fuel = fuelGlobal(instance, info)
     const memoryExport = info.exports.find((e) => e.kind === "memory")
     const memory = memoryExport === undefined ? undefined : exports[memoryExport.name]
     this.#memory = memory instanceof WebAssembly.Memory ? memory : undefined
@@ -392,59 +484,121 @@ export class WasmPlugin {
   }
 
   /**
-   * Links and instantiates `module` synchronously. `info` describes the module (from
-   * {@link prepareWasm}, `instrumentWasm` or `inspectWasm`); every import must be a kernel
-   * function with its Extism signature or a `hostFunctions` entry of type `(i64) -> i64`.
-   * The start function and `__wasm_call_ctors` or `_initialize` (as Extism runs them) run here,
-   * bounded by the instrumented initial fuel.
+   * Links and instantiates `module`. `info` describes the module (from {@link prepareWasm},
+   * `instrumentWasm` or `inspectWasm`); every import must be a kernel function with its Extism
+   * signature or a `hostFunctions` entry of type `(i64) -> i64`. The start function and
+   * `__wasm_call_ctors` or `_initialize` (as Extism runs them) run here, bounded by the
+   * instrumented initial fuel (they cannot yield).
    */
   static create(
     module: WebAssembly.Module,
     info: WasmModuleInfo,
     options: WasmPluginOptions,
+  ): Promise<PluginCreateResult> {
+    return Promise.resolve(WasmPlugin.#create(module, info, { ...options, synchronous: false }))
+  }
+
+  /**
+   * {@link WasmPlugin.create} for a synchronous plugin (see `synchronous`): linked and
+   * initialised on the spot, called with {@link WasmPlugin.callSync}.
+   */
+  static createSync(
+    module: WebAssembly.Module,
+    info: WasmModuleInfo,
+    options: WasmPluginOptions,
   ): PluginCreateResult {
+    return WasmPlugin.#create(module, info, { ...options, synchronous: true }) as PluginCreateResult
+  }
+
+  static #create(
+    module: WebAssembly.Module,
+    info: WasmModuleInfo,
+    options: WasmPluginOptions,
+  ): PluginCreateResult | Promise<PluginCreateResult> {
     const hostFunctions = options.hostFunctions ?? {}
     const linkError = checkImports(info, hostFunctions)
     if (linkError !== undefined) return linkError
 
     const kernel = new Kernel(options)
-    // The fuel global exists once the instance does; host functions only run after that.
-    let fuel: WebAssembly.Global | undefined
+    // The plugin exists once the instance does; host functions only run after that.
+    let plugin: WasmPlugin | undefined
     const access: KernelAccess = {
       read: (offset) => kernel.read(offset),
       write: (bytes) => kernel.write(bytes),
-      chargeFuel: (amount) => chargeFuel(fuel, amount),
-      fuelRemaining: () => fuel === undefined ? undefined : (fuel.value as bigint),
+      chargeFuel: (amount) => plugin === undefined ? undefined : plugin.#charge(amount),
+      fuelRemaining: () => plugin === undefined ? undefined : plugin.#remaining(),
     }
-    const user: Record<string, (offset: bigint) => bigint> = {}
+    const synchronous = options.synchronous === true
+    const user: WebAssembly.ModuleImports = {}
     for (const imp of info.imports) {
       if (imp.module !== EXTISM_USER) continue
       const fn = hostFunctions[imp.name]!
-      user[imp.name] = (offset: bigint) => fn(access, offset)
+      user[imp.name] = synchronous
+        ? (offset: bigint) => {
+          const out = fn(access, offset)
+          if (typeof out !== "bigint") {
+            void out.catch(() => {})
+            throw new Error(`host function ${imp.name} cannot wait in a synchronous call`)
+          }
+          return out
+        }
+        : suspending((offset: bigint) => fn(access, offset))
     }
 
+    const failed = (e: unknown): PluginInstantiateError => ({
+      _tag: "InstantiateError",
+      message: e instanceof FuelExhausted
+        ? `instantiation ran out of fuel: ${errorMessage(e)}`
+        : `instantiation failed: ${errorMessage(e)}`,
+      fuelExhausted: e instanceof FuelExhausted,
+    })
     kernel.enter(new Uint8Array(0))
+    let inits: Array<GuestFn>
+    // Set when the initialisers run asynchronously: that path leaves the kernel frame itself.
+    let handedOver = false
     try {
       const instance = new WebAssembly.Instance(module, {
         [EXTISM_ENV]: kernel.env,
         [EXTISM_USER]: user,
       })
-      fuel = fuelGlobal(instance, info)
-      for (const name of initializers(info)) (instance.exports[name] as () => unknown)()
-      return { _tag: "Created", plugin: new WasmPlugin(kernel, instance, info, fuel) }
-    } catch (e) {
-      const left = fuel?.value
-      const fuelExhausted = typeof left === "bigint" && left < 0n
-      return {
-        _tag: "InstantiateError",
-        message: fuelExhausted
-          ? `instantiation ran out of fuel: ${errorMessage(e)}`
-          : `instantiation failed: ${errorMessage(e)}`,
-        fuelExhausted,
+      const created = new WasmPlugin(
+        kernel,
+        instance,
+        info,
+        options.sliceFuel ?? DEFAULT_SLICE_FUEL,
+        synchronous,
+      )
+      plugin = created
+      const table = instance.exports[REFUEL_EXPORT]
+      if (table instanceof WebAssembly.Table) {
+        const refuel = synchronous
+          ? () => created.#refuelSync()
+          : suspending(() => created.#refuel())
+        const trampoline = new WebAssembly.Instance(REFUEL_TRAMPOLINE, { c: { r: refuel } })
+        table.set(0, trampoline.exports["r"] as () => void)
       }
+      inits = initializers(info).map((name) => instance.exports[name] as GuestFn)
+      if (synchronous) {
+        for (const init of inits) init()
+        return { _tag: "Created", plugin: created }
+      }
+      handedOver = true
+    } catch (e) {
+      return failed(e)
     } finally {
-      kernel.leave()
+      if (!handedOver) kernel.leave()
     }
+    const created = plugin
+    return (async (): Promise<PluginCreateResult> => {
+      try {
+        for (const init of inits) await promising(init)()
+        return { _tag: "Created", plugin: created }
+      } catch (e) {
+        return failed(e)
+      } finally {
+        kernel.leave()
+      }
+    })()
   }
 
   /** True after a trap or short circuit: the instance may be inconsistent and must be discarded. */
@@ -457,6 +611,16 @@ export class WasmPlugin {
     return this.#fuel !== undefined
   }
 
+  /** True while a call runs (or waits) in this instance. */
+  get running(): boolean {
+    return this.#kernel.depth > 0
+  }
+
+  /** Bytes of linear memory the instance holds (its exported memory; 0 if none). */
+  get memoryBytes(): number {
+    return this.#memory?.buffer.byteLength ?? 0
+  }
+
   /** Names of the callable exports: functions of type `() -> i32` not starting with `__`. */
   exports(): ReadonlyArray<string> {
     return [...this.#functions.keys()]
@@ -467,12 +631,83 @@ export class WasmPlugin {
     this.#kernel.clearVars()
   }
 
+  /** Fuel left in the running call. */
+  #remaining(): bigint | undefined {
+    const global = this.#fuel
+    return global === undefined ? undefined : this.#reserve + (global.value as bigint)
+  }
+
+  #charge(amount: bigint): void {
+    const global = this.#fuel
+    if (global === undefined) return
+    const left = (global.value as bigint) - amount
+    global.value = left
+    if (this.#reserve + left < 0n) throw new FuelExhausted()
+  }
+
+  /** Puts up to one slice of `total` into the fuel global and the rest in reserve. */
+  #load(total: bigint): void {
+    const slice = total < this.#slice ? total : this.#slice
+    this.#fuel!.value = slice
+    this.#reserve = total - slice
+  }
+
+  /** Called by the guest when the fuel global goes below zero. */
+  #refuel(): Promise<void> {
+    this.#refuelSync()
+    return yieldToEventLoop()
+  }
+
+  /** Checks the budget and the deadline and loads the next slice (no yield). */
+  #refuelSync(): void {
+    const total = this.#remaining() ?? 0n
+    if (total < 0n) throw new FuelExhausted()
+    if (this.#deadline !== undefined) {
+      const over = performance.now() - this.#deadline
+      if (over >= 0) throw new DeadlineExceeded(over)
+    }
+    this.#load(total)
+  }
+
   /**
-   * Calls export `name` with `input` and at most `fuel` units of fuel. Synchronous and
-   * re-entrant: a host function may call this plugin again (the inner call gets at most the
-   * outer call's remaining fuel and is charged to it) or any other plugin.
+   * Calls export `name` with `input` within `limits` (a bare bigint is a fuel budget).
+   * Re-entrant: a host function may call this plugin again (the inner call gets at most the
+   * outer call's remaining fuel, is charged to it, and keeps its deadline) or any other plugin.
+   * Only for a plugin created without `synchronous`.
    */
-  call(name: string, input: Uint8Array, fuel: bigint): CallResult {
+  async call(name: string, input: Uint8Array, limits: bigint | CallLimits): Promise<CallResult> {
+    const begun = this.#begin(name, input, limits, false)
+    if ("_tag" in begun) return begun
+    try {
+      return this.#finish(begun, await begun.fn(), undefined)
+    } catch (e) {
+      return this.#finish(begun, undefined, { error: e })
+    }
+  }
+
+  /**
+   * {@link WasmPlugin.call} for a plugin created with `synchronous`: runs to the end on this
+   * thread; the guest never yields, and a host function that returns a promise traps it.
+   */
+  callSync(name: string, input: Uint8Array, limits: bigint | CallLimits): CallResult {
+    const begun = this.#begin(name, input, limits, true)
+    if ("_tag" in begun) return begun
+    try {
+      return this.#finish(begun, begun.fn(), undefined)
+    } catch (e) {
+      return this.#finish(begun, undefined, { error: e })
+    }
+  }
+
+  #begin(
+    name: string,
+    input: Uint8Array,
+    limits: bigint | CallLimits,
+    sync: boolean,
+  ): Begun | CallResult {
+    const { fuel, deadline } = typeof limits === "bigint"
+      ? { fuel: limits, deadline: undefined }
+      : limits
     if (this.#poisoned) {
       return {
         _tag: "Trap",
@@ -487,34 +722,42 @@ export class WasmPlugin {
     if (fn === undefined) {
       return { _tag: "FunctionNotFound", name, message: `no callable export named "${name}"` }
     }
+    if (sync !== this.#synchronous) {
+      throw new Error(
+        sync
+          ? "callSync needs a plugin created with synchronous: true"
+          : "call needs a plugin created without synchronous",
+      )
+    }
     try {
       this.#kernel.enter(input)
     } catch (e) {
       this.#poisoned = true
       return this.#trap(e, "", 0n)
     }
-    const global = this.#fuel
+    const metered = this.#fuel !== undefined
     const nested = this.#kernel.depth > 1
-    const outer = global === undefined ? 0n : (global.value as bigint)
-    const start = nested && outer < fuel ? outer : fuel
-    if (global !== undefined) global.value = start
+    const saved: FuelFrame = { reserve: this.#reserve, deadline: this.#deadline }
+    const outer = metered && nested ? this.#remaining()! : fuel
+    const start = outer < fuel ? outer : fuel
+    if (metered) this.#load(start)
+    this.#deadline =
+      saved.deadline === undefined || (deadline !== undefined && deadline < saved.deadline)
+        ? deadline
+        : saved.deadline
+    return { fn, saved, outer, start, nested }
+  }
 
-    let rc: unknown
-    let thrown: { error: unknown } | undefined
-    try {
-      rc = fn()
-    } catch (e) {
-      thrown = { error: e }
-    }
-
+  #finish(begun: Begun, rc: unknown, thrown: { error: unknown } | undefined): CallResult {
+    const { saved, outer, start, nested } = begun
     let fuelUsed = 0n
-    let fuelExhausted = false
-    if (global !== undefined) {
-      const remaining = global.value as bigint
-      fuelExhausted = thrown !== undefined && remaining < 0n
+    if (this.#fuel !== undefined) {
+      const remaining = this.#remaining()!
       fuelUsed = start - (remaining < 0n ? 0n : remaining)
-      if (nested) global.value = outer - fuelUsed
+      if (nested) this.#load(outer - fuelUsed)
+      else this.#reserve = 0n
     }
+    this.#deadline = saved.deadline
     const frame = this.#kernel.leave()
 
     if (thrown !== undefined) {
@@ -522,7 +765,7 @@ export class WasmPlugin {
       if (thrown.error instanceof ShortCircuit) {
         return { _tag: "ShortCircuit", value: thrown.error.value, fuelUsed }
       }
-      return this.#trap(thrown.error, frame.error ?? "", fuelUsed, fuelExhausted)
+      return this.#trap(thrown.error, frame.error ?? "", fuelUsed)
     }
     if (this.#poisoned) {
       // A re-entrant call into this instance trapped while this one was running: whatever the
@@ -552,18 +795,18 @@ export class WasmPlugin {
     return this.#memory.buffer.byteLength / WASM_PAGE_BYTES >= this.#memoryCapPages
   }
 
-  #trap(error: unknown, guestMessage: string, fuelUsed: bigint, fuelExhausted = false): CallTrap {
+  #trap(error: unknown, guestMessage: string, fuelUsed: bigint): CallTrap {
     const memoryExhausted = this.#memoryAtCap()
+    const fuelExhausted = error instanceof FuelExhausted
     let kind: TrapKind
     if (fuelExhausted) kind = "fuel_exhausted"
+    else if (error instanceof DeadlineExceeded) kind = "deadline_exceeded"
     else if (error instanceof KernelTrap) kind = error.kind
     else if (isStackOverflow(error)) kind = "stack_overflow"
     else if (error instanceof WebAssembly.RuntimeError) {
       kind = memoryExhausted ? "memory_exhausted" : "wasm_trap"
     } else kind = "host_error"
-    const base = kind === "fuel_exhausted"
-      ? `fuel exhausted (${errorMessage(error)})`
-      : errorMessage(error)
+    const base = errorMessage(error)
     const message = guestMessage === "" ? base : `${guestMessage} (${base})`
     return { _tag: "Trap", kind, message, fuelExhausted, memoryExhausted, fuelUsed }
   }

@@ -1,0 +1,207 @@
+/**
+ * Benchmarks of the engine (asynchronous guest calls, preemption from the fuel meter):
+ * - fuel rate: how many fuel units a spinning guest burns per second here, which calibrates
+ *   `ribosome.fuel_per_call` and `ribosome.fuel_per_slice`;
+ * - isolation: the latency of a trivial call on cell B while cell A runs fuel-exhausting calls
+ *   back to back, next to the same latency with cell A idle;
+ * - waiting: trivial calls per second while 50 calls each wait 100 ms in a host function
+ *   (re-issued as they finish), next to the same rate with nothing waiting.
+ * Prints one JSON line per result; `bench/run.ts` collects them.
+ *
+ * @module
+ */
+// Benchmarks are command-line programs: their results go to stdout.
+// deno-lint-ignore-file no-console
+import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import type { RunningCell } from "../core/cell/mod.ts"
+import { encode } from "../core/codec/mod.ts"
+import { conductorServices } from "../core/conductor/conductor_layer.ts"
+import { ConductorConfig } from "../core/config/mod.ts"
+import { Keystore } from "../core/keystore/mod.ts"
+import { type AnyHostFn, ANYWHERE, defineHostFn } from "../core/ribosome/host_fn/host_fn.ts"
+import { HostFns, hostFnsByName } from "../core/ribosome/host_fn/registry.ts"
+import { Store } from "../core/store/mod.ts"
+import { ZomeCalls } from "../core/workflow/zome_call.ts"
+import { installApp, packed } from "../tests/support/conductor.ts"
+
+/** One measurement. */
+interface Result {
+  readonly name: string
+  readonly value: number
+  readonly unit: string
+  readonly detail?: string
+}
+
+function emit(result: Result) {
+  console.log(JSON.stringify(result))
+}
+
+function quantile(sorted: ReadonlyArray<number>, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+/** A conductor whose registry also has `test_wait_1` (waits `waitMs`), for the `wait` zome. */
+function makeBenchConductor(config: string, waitMs: number) {
+  const testWait = defineHostFn({
+    name: "test_wait_1",
+    input: Schema.Unknown,
+    allowedIn: ANYWHERE,
+    run: () => Effect.as(Effect.sleep(waitMs), null),
+  })
+  const hostFns = new Map<string, AnyHostFn>([
+    ...hostFnsByName,
+    [testWait.name, testWait as AnyHostFn],
+  ])
+  return ManagedRuntime.make(
+    conductorServices({ store: Store.layerMemory, keystore: Keystore.layerTest() }).pipe(
+      Layer.provideMerge(ConductorConfig.fromYaml(config)),
+      Layer.provideMerge(Layer.succeed(HostFns, hostFns)),
+    ),
+  )
+}
+
+type BenchConductor = ReturnType<typeof makeBenchConductor>
+
+function call(conductor: BenchConductor, cell: RunningCell, zome: string, fn: string) {
+  return conductor.runPromise(Effect.gen(function* () {
+    const calls = yield* ZomeCalls
+    return yield* Effect.result(calls.call({
+      cellId: cell.cellId,
+      zome,
+      fn,
+      payload: encode(null),
+      provenance: cell.agent,
+      capSecret: null,
+    }))
+  }))
+}
+
+/** Latencies (µs, sorted) of `count` sequential trivial calls. */
+async function latencies(conductor: BenchConductor, cell: RunningCell, count: number) {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const start = performance.now()
+    const result = await call(conductor, cell, "noop", "noop")
+    if (result._tag !== "Success") throw new Error(`noop failed: ${result.failure.detail}`)
+    samples.push((performance.now() - start) * 1000)
+  }
+  return samples.sort((a, b) => a - b)
+}
+
+async function fuelRate() {
+  const budget = 2_000_000_000
+  const conductor = makeBenchConductor(
+    `log: {level: error}\nribosome: {fuel_per_call: ${budget}, call_timeout_ms: 600000}\n`,
+    0,
+  )
+  const bad =
+    (await installApp(conductor, await packed("tests/fixtures/happs/misbehave"), "misbehave"))[
+      "misbehave"
+    ]!
+  await call(conductor, bad, "spin", "spin")
+  const runs: Array<number> = []
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now()
+    const result = await call(conductor, bad, "spin", "spin")
+    if (result._tag === "Success" || !result.failure.detail.includes("ran out of fuel")) {
+      throw new Error("spin/spin should run out of fuel")
+    }
+    runs.push(budget / ((performance.now() - start) / 1000))
+  }
+  runs.sort((a, b) => a - b)
+  const rate = runs[2]!
+  emit({
+    name: "fuel burnt per second by a spinning guest",
+    value: rate / 1e9,
+    unit: "G fuel/s",
+    detail: `median of 5 spins of ${budget / 1e9}e9 fuel; the default budget 1e10 lasts ${
+      (1e10 / rate).toFixed(2)
+    } s, a 5e6 slice ${(5e6 / rate * 1000).toFixed(2)} ms`,
+  })
+  await conductor.dispose()
+}
+
+async function isolation() {
+  const conductor = makeBenchConductor("log: {level: error}\n", 0)
+  const bad =
+    (await installApp(conductor, await packed("tests/fixtures/happs/misbehave"), "misbehave"))[
+      "misbehave"
+    ]!
+  const good =
+    (await installApp(conductor, await packed("tests/fixtures/happs/noop"), "noop"))["noop"]!
+  await latencies(conductor, good, 2000)
+  const idle = await latencies(conductor, good, 3000)
+  let spinning = true
+  let spins = 0
+  const spinner = (async () => {
+    while (spinning) {
+      await call(conductor, bad, "spin", "spin")
+      spins++
+    }
+  })()
+  // Let the first spin get going.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const busy = await latencies(conductor, good, 3000)
+  spinning = false
+  await spinner
+  emit({
+    name: "trivial call on cell B while cell A spins, p99",
+    value: quantile(busy, 0.99) / 1000,
+    unit: "ms",
+    detail: `p50 ${(quantile(busy, 0.5)).toFixed(0)} µs; A idle: p50 ${
+      quantile(idle, 0.5).toFixed(0)
+    } µs, p99 ${(quantile(idle, 0.99)).toFixed(0)} µs; 3,000 calls, ${
+      spins + 1
+    } spins of 1e10 fuel`,
+  })
+  await conductor.dispose()
+}
+
+async function waiting() {
+  const conductor = makeBenchConductor("log: {level: error}\n", 100)
+  const cell =
+    (await installApp(conductor, await packed("tests/fixtures/happs/wait"), "wait"))["wait"]!
+  const rate = async (ms: number) => {
+    let calls = 0
+    const end = performance.now() + ms
+    while (performance.now() < end) {
+      const result = await call(conductor, cell, "noop", "noop")
+      if (result._tag !== "Success") throw new Error("noop failed")
+      calls++
+      // Calls arrive as I/O events do: a macrotask every 10 calls lets timers fire (a loop of
+      // promise-only calls would starve the 100 ms timers of the waiting calls).
+      if (calls % 10 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    return calls / (ms / 1000)
+  }
+  await rate(500)
+  const alone = await rate(2000)
+  let waiting = true
+  let waited = 0
+  const waiters = Array.from({ length: 50 }, async () => {
+    while (waiting) {
+      const result = await call(conductor, cell, "wait", "wait")
+      if (result._tag !== "Success") throw new Error(`wait failed: ${result.failure.detail}`)
+      waited++
+    }
+  })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const before = waited
+  const withWaiters = await rate(2000)
+  const waitRate = (waited - before) / 2
+  waiting = false
+  await Promise.all(waiters)
+  emit({
+    name: "trivial calls per second while 50 calls wait 100 ms",
+    value: withWaiters,
+    unit: "calls/s",
+    detail: `${alone.toFixed(0)}/s with nothing waiting (${
+      (withWaiters / alone * 100).toFixed(0)
+    } %); the waiting calls completed ${waitRate.toFixed(0)}/s (ideal 500/s)`,
+  })
+  await conductor.dispose()
+}
+
+await fuelRate()
+await isolation()
+await waiting()
