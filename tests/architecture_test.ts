@@ -42,6 +42,10 @@ const ALLOWED_DEEP_IMPORTS: ReadonlyArray<string> = [
   "cli/call.ts -> admin/json.ts",
   "cli/call.ts -> admin/websocket.ts",
   "client/wire_client.ts -> admin/api.ts",
+  "app_interface/dispatch.ts -> admin/request_identifiers.ts",
+  "app_interface/signed_call.ts -> admin/request_identifiers.ts",
+  "cli/run.ts -> admin/admin_interfaces.ts",
+  "cli/run.ts -> admin/http_server.ts",
   // ribosome/: its mod.ts comes with the asynchronous ribosome.
   "app/context.ts -> ribosome/host_fn/host_fn.ts",
   "app/context.ts -> ribosome/ribosome.ts",

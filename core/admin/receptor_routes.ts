@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
-import type { Run } from "../gateway/gateway.ts"
+import type { Run } from "../gateway/mod.ts"
 import {
   type ReceptorError,
   type ReceptorErrorReason,

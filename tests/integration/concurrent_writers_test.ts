@@ -42,6 +42,7 @@ Deno.test("concurrent writers on one chain commit one at a time and lose nothing
     for (let i = 0; i < POSTS_PER_WRITER; i++) {
       const response = await request(`/api/apps/${app}/call/forum/forum/create_post`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ title: `${app} ${id}.${i}`, body: "y".repeat(100) }),
       })
       if (response.status === 200) {

@@ -10,6 +10,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import process from "node:process"
 import { ROOT } from "../support/conductor.ts"
 import { startConductor } from "../support/process.ts"
+import { stopProcess } from "../support/timeout.ts"
 
 const modeOf = (file: string) => (Deno.statSync(file).mode ?? 0) & 0o777
 
@@ -80,6 +81,9 @@ Deno.test("conductor verify warns about a data folder others can read, and still
   const dir = await Deno.makeTempDir({ prefix: "hardening-perms-" })
   try {
     const config = await writeConfig(dir)
+    // verify refuses a missing data folder: a conductor run makes it (and stops).
+    const conductor = await startConductor(config, 120_000)
+    await stopProcess(conductor.child, "the conductor")
     const first = await verify(config, dir)
     assertEquals(first.code, 0, first.text)
     assert(!first.text.includes("other users can access"), first.text)
