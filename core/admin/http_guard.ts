@@ -21,13 +21,15 @@ const LOOPBACK_BINDS = new Set(["127.0.0.1", "::1", "localhost"])
 
 const refuse = (c: Context, status: 403 | 415, error: string) => c.json({ error }, status)
 
-/** True when the request carries a body (a declared length above 0, or chunks). */
+/** True when the request carries a body (a declared length above 0, chunks, or a declared type). */
 export function hasBody(request: Request): boolean {
   // RFC 9112 §6.3: a request without Content-Length and Transfer-Encoding has no body, whatever
-  // the method (Deno's fetch sends neither for a bodiless DELETE).
+  // the method (curl and Deno's fetch send neither for a bodiless DELETE, and Deno.serve still
+  // gives every request a body stream). A declared Content-Type counts as a body too: refusing
+  // an empty one costs nothing, and in-process requests carry no framing headers.
   const length = request.headers.get("content-length")
   if (length !== null) return Number(length) > 0
-  return request.headers.has("transfer-encoding")
+  return request.headers.has("transfer-encoding") || request.headers.has("content-type")
 }
 
 /**
