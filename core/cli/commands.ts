@@ -89,6 +89,18 @@ const verify = Command.make(
   ),
 )
 
+/** `--timeout MS`: whole milliseconds from 1 to one hour. */
+const timeoutFlag = (description: string) =>
+  Flag.Int("timeout").pipe(
+    Flag.filter(
+      (n) => n >= 1 && n <= 3_600_000,
+      () => "a whole number of milliseconds from 1 to 3600000",
+    ),
+    Flag.withMetavar("MS"),
+    Flag.withDescription(description),
+    Flag.optional,
+  )
+
 const port = (name: string) =>
   Flag.Int(name).pipe(
     Flag.filter((n) => n >= 1 && n <= 65535, () => "a port from 1 to 65535"),
@@ -119,15 +131,7 @@ const call = Command.make("call", {
     ),
     Flag.optional,
   ),
-  timeout: Flag.Int("timeout").pipe(
-    Flag.filter(
-      (n) => n >= 1 && n <= 3_600_000,
-      () => "a whole number of milliseconds from 1 to 3600000",
-    ),
-    Flag.withMetavar("MS"),
-    Flag.withDescription("how long to wait for each answer, in ms (default 30000)"),
-    Flag.optional,
-  ),
+  timeout: timeoutFlag("how long to wait for each answer, in ms (default 30000)"),
   appId: Argument.String("APP").pipe(Argument.withDescription("installed app id")),
   role: Argument.String("ROLE").pipe(Argument.withDescription('role name, or clone "ROLE.N"')),
   zome: Argument.String("ZOME").pipe(Argument.withDescription("zome name")),
@@ -171,15 +175,7 @@ const receptorFlags = {
     Flag.withDescription("read the HTTP address and http.admin_token from this conductor.yaml"),
     Flag.optional,
   ),
-  timeout: Flag.Int("timeout").pipe(
-    Flag.filter(
-      (n) => n >= 1 && n <= 3_600_000,
-      () => "a whole number of milliseconds from 1 to 3600000",
-    ),
-    Flag.withMetavar("MS"),
-    Flag.withDescription("how long to wait for the answer, in ms (default 30000)"),
-    Flag.optional,
-  ),
+  timeout: timeoutFlag("how long to wait for the answer, in ms (default 30000)"),
 }
 
 function receptorRun(
