@@ -106,13 +106,17 @@ export function makeInstall(ctx: AppContext) {
           limitName: bundleLimit,
         }).pipe(Effect.mapError((e) => appError("InvalidBundle", e.message)))
       }
-      return yield* installableApp(bytes, { source }).pipe(
+      // The same bound caps what the bundle decompresses to (its DNAs included): a small gzip
+      // bomb stops there instead of inflating to the reader's 256 MiB default.
+      return yield* installableApp(bytes, { source, maxDecompressedBytes: maxBundleBytes }).pipe(
         Effect.provideService(Hasher, hasher),
         Effect.mapError((e) =>
           // A file that is not a bundle container says no more than one that cannot be read:
           // the corruption detail would quote its first bytes.
           fromPath && e.reason._tag === "BundleCorrupt"
             ? appError("InvalidBundle", new BundleUnreadable({ file: source }).message)
+            : e.reason._tag === "BundleTooLarge"
+            ? appError("InvalidBundle", `${e.message} (the limit ${bundleLimit})`)
             : appError("InvalidBundle", e.message)
         ),
       )

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { gzipSync } from "node:zlib"
 import type { AdminWebsocket, AppWebsocket, WsClient } from "@holochain/client"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import {
@@ -144,6 +145,19 @@ Deno.test("install from a path reads only bounded regular files and reveals noth
         const { status, body } = await httpPost(conductor, "/apps", { bundle })
         assertEquals(status, 400)
         assert(body.error?.includes("install.max_bundle_bytes"), JSON.stringify(body))
+        assertEquals((await admin.listApps({})).length, 0)
+      })
+      await t.step("a gzip bomb stops at install.max_bundle_bytes decompressed", async () => {
+        // 4 MiB of zeros gzip to a few KiB: small enough to send, four times the bound inflated.
+        const bomb = new Uint8Array(gzipSync(new Uint8Array(4 * MAX_BUNDLE_BYTES)))
+        assert(bomb.length < MAX_BUNDLE_BYTES)
+        const ws = await adminError(admin.installApp({ source: { type: "bytes", value: bomb } }))
+        assert(
+          ws.includes(
+            `decompresses to more than ${MAX_BUNDLE_BYTES} bytes (the limit install.max_bundle_bytes)`,
+          ),
+          ws,
+        )
         assertEquals((await admin.listApps({})).length, 0)
       })
       await t.step("a real bundle, also through a symlink, still installs", async () => {
