@@ -11,7 +11,6 @@
  * @module
  */
 // Benchmarks are command-line programs: their results go to stdout.
-// deno-lint-ignore-file no-console
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import type { RunningCell } from "../core/cell/mod.ts"
 import { encode } from "../core/codec/mod.ts"
@@ -23,22 +22,7 @@ import { HostFns, hostFnsByName } from "../core/ribosome/host_fn/registry.ts"
 import { Store } from "../core/store/mod.ts"
 import { ZomeCalls } from "../core/workflow/zome_call.ts"
 import { installApp, packed } from "../tests/support/conductor.ts"
-
-/** One measurement. */
-interface Result {
-  readonly name: string
-  readonly value: number
-  readonly unit: string
-  readonly detail?: string
-}
-
-function emit(result: Result) {
-  console.log(JSON.stringify(result))
-}
-
-function quantile(sorted: ReadonlyArray<number>, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-}
+import { emit, quantile } from "./report.ts"
 
 /** A conductor whose registry also has `test_wait_1` (waits `waitMs`), for the `wait` zome. */
 function makeBenchConductor(config: string, waitMs: number) {

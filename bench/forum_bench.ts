@@ -20,23 +20,7 @@ import { packDirectory } from "../core/bundle/mod.ts"
 import { Hasher } from "../core/hash/mod.ts"
 import { buildWasm } from "../plugins/build_wasm.ts"
 import { callZome, installApp, makeConductor, ROOT } from "../tests/support/conductor.ts"
-
-/** One measurement. */
-interface Result {
-  readonly name: string
-  readonly value: number
-  readonly unit: string
-  readonly detail?: string
-}
-
-function emit(result: Result) {
-  console.log(JSON.stringify(result))
-}
-
-function median(values: ReadonlyArray<number>): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
+import { emit, median } from "./report.ts"
 
 /** Packs the hApp folder `dir` (absolute, or relative to the repository root). */
 export async function packHapp(dir: string): Promise<Uint8Array> {

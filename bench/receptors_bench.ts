@@ -19,22 +19,7 @@ import { RecoveryReceptorConfig } from "../core/config/mod.ts"
 import { callReceptor } from "../core/receptors/mod.ts"
 import { openStore } from "../core/store/mod.ts"
 import { startRecovery } from "../receptors/recovery/recovery.ts"
-
-interface Result {
-  readonly name: string
-  readonly value: number
-  readonly unit: string
-  readonly detail?: string
-}
-
-function emit(result: Result) {
-  console.log(JSON.stringify(result))
-}
-
-function median(samples: Array<number>): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
+import { emit, median } from "./report.ts"
 
 const config = Schema.decodeUnknownSync(RecoveryReceptorConfig)({
   id: "bench",
