@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { waitFor } from "../support/timeout.ts"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { conductorServices } from "../../core/conductor/conductor_layer.ts"
@@ -39,15 +40,6 @@ function makeEngineConductor(config: string, wait: () => Promise<void>) {
   return ManagedRuntime.make(layer)
 }
 
-/** Resolves once `condition()` holds; rejects after `timeoutMs` (a bound, not an expectation). */
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const started = performance.now()
-  while (!condition()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 const stats = (conductor: ReturnType<typeof makeEngineConductor>) =>
   conductor.runPromise(Effect.map(Effect.service(Ribosome), (r) => r.stats()))
 
@@ -73,7 +65,7 @@ Deno.test("calls waiting in a host function do not hold up other calls", async (
           return out
         }),
     )
-    await until(() => entered === 50, "50 calls to enter test_wait_1")
+    await waitFor(() => entered === 50, "50 calls to enter test_wait_1", { intervalMs: 5 })
     // The 50 wait on the same cell; calls on that cell and on another one still complete.
     for (let i = 0; i < 20; i++) {
       assertEquals(await callZome(conductor, waitCell, "noop", "noop", { n: i }), { n: i })
@@ -185,13 +177,10 @@ Deno.test("idle instances are dropped past the idle timeout and the count cap, t
     assertEquals(capped.idle, 1)
     assert(capped.evicted >= 1)
     // The idle timeout drops the other one without any further call.
-    let now = capped
-    const started = performance.now()
-    while (now.instances > 0) {
-      if (performance.now() - started > 60_000) throw new Error("the idle instance never expired")
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      now = await stats(conductor)
-    }
+    const now = await waitFor(async () => {
+      const current = await stats(conductor)
+      return current.instances === 0 ? current : undefined
+    }, "the idle instance to expire")
     assertEquals(now.evicted, capped.evicted + 1)
     // The next call builds a new instance.
     assertEquals(await callZome(conductor, cell, "noop", "noop", 3), 3)
