@@ -368,7 +368,7 @@ export function makeHttpApp(
     return c.json(recent)
   })
 
-  api.route("/receptors", receptorRoutes(run))
+  api.route("/receptors", receptorRoutes(run, limits.max_json_depth))
   api.all("*", (c) => c.json({ error: `no admin API route ${c.req.method} ${c.req.path}` }, 404))
   app.route("/api", api)
   if (config.http.gateway.enabled) app.route("/", gatewayRoutes(run, config.http.gateway))

@@ -16,6 +16,7 @@ import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import type { Run } from "../gateway/mod.ts"
+import { jsonDepthExceeds } from "./http_guard.ts"
 import {
   type ReceptorError,
   type ReceptorErrorReason,
@@ -60,7 +61,7 @@ function errorReply(error: ReceptorError | ReceptorNotFound): Reply {
 }
 
 /** The `/api/receptors` routes. */
-export function receptorRoutes(run: Run<Receptors>): Hono {
+export function receptorRoutes(run: Run<Receptors>, maxJsonDepth: number): Hono {
   const routes = new Hono()
   const send = (effect: Effect.Effect<unknown, ReceptorError | ReceptorNotFound, Receptors>) =>
     run(effect.pipe(
@@ -94,6 +95,13 @@ export function receptorRoutes(run: Run<Receptors>): Hono {
       const text = await c.req.text()
       let input: unknown = {}
       if (text.trim().length > 0) {
+        // The same bound as every other /api body: parsing and decoding never recurse unbounded.
+        if (jsonDepthExceeds(text, maxJsonDepth)) {
+          return c.json({
+            error: `the JSON body nests deeper than ${maxJsonDepth} levels (http.max_json_depth)`,
+            reason: "InvalidInput",
+          }, 400)
+        }
         try {
           input = JSON.parse(text)
         } catch {

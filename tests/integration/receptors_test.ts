@@ -76,6 +76,10 @@ Deno.test("receptors are listed, called over HTTP and the CLI, and restored afte
       (await call(first.http, "spare", "list", {})).status,
     ]
     assertEquals(statuses, [404, 404, 400, 400, 503])
+    // A body nested past http.max_json_depth is refused before it is parsed.
+    const deep = await call(first.http, "notes", "put", "[".repeat(100_000))
+    assertEquals(deep.status, 400)
+    assert(String(deep.body["error"]).includes("http.max_json_depth"), JSON.stringify(deep.body))
     const undo = await call(first.http, "edits", "undo", { session: "doc" })
     assertEquals(undo.body["at_baseline"], true)
     const nothing = await call(first.http, "edits", "undo", { session: "doc" })
