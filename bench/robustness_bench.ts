@@ -15,7 +15,7 @@
  * @module
  */
 // deno-lint-ignore-file no-console
-import { PING_INTERVAL_SECONDS } from "../core/admin/websocket.ts"
+import { PING_INTERVAL_SECONDS } from "../core/wire/mod.ts"
 import {
   APP_ORIGIN,
   closeClient,

@@ -10,7 +10,7 @@
 import { Console, Context, Effect, Layer } from "effect"
 import { ConductorConfig } from "../config/mod.ts"
 import { makeAdminDispatch } from "./dispatch.ts"
-import { listenerUrls, listenWebsocket } from "./websocket.ts"
+import { listenerUrls, listenWebsocket } from "../wire/mod.ts"
 
 /** Connections one admin interface accepts at once. */
 export const MAX_ADMIN_CONNECTIONS = 400

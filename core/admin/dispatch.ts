@@ -28,9 +28,9 @@ import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { canonicalCapGrant, type CapGrant, type CellId } from "../types/mod.ts"
 import { AppInterfaces, AppTokens } from "../app_interface/mod.ts"
-import { reply } from "../app_interface/dispatch.ts"
 import {
   type AdminRequest,
+  adminRequestProblem,
   decodeAdminRequest,
   decodeMsgpack,
   deserializationError,
@@ -38,13 +38,13 @@ import {
   exactProperties,
   ExternalApiError,
   internalError,
+  reply,
   type RoleSettings,
   toInternalError,
   UNSUPPORTED_ADMIN_REQUESTS,
   type ZomeCallCapGrant,
-} from "./api.ts"
+} from "../wire/mod.ts"
 import { toJson } from "./json.ts"
-import { adminRequestProblem } from "./request_identifiers.ts"
 
 /** Handles one admin request payload; never fails. */
 export type AdminDispatch = (payload: Uint8Array) => Effect.Effect<Uint8Array>

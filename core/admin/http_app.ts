@@ -29,7 +29,7 @@ import { identifiersProblem } from "../types/mod.ts"
 import { contentGuard, jsonDepthExceeds, originGuard, sizeGuard, tokenGuard } from "./http_guard.ts"
 import { toJson } from "./json.ts"
 import { receptorRoutes } from "./receptor_routes.ts"
-import { zomeCallProblem } from "./request_identifiers.ts"
+import { zomeCallProblem } from "../wire/mod.ts"
 
 /** Services the HTTP endpoint uses. */
 export type HttpServices =

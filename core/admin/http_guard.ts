@@ -11,7 +11,7 @@ import type { Context, MiddlewareHandler } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import { cors } from "hono/cors"
 import type { ConductorConfigShape } from "../config/mod.ts"
-import { originAllowed, parseAllowedOrigins } from "./origins.ts"
+import { originAllowed, parseAllowedOrigins } from "../wire/mod.ts"
 
 /** Content types a request with a body may have: neither can be sent by a form or a simple POST. */
 export const BODY_CONTENT_TYPES = ["application/json", "application/octet-stream"] as const

@@ -18,16 +18,17 @@
 import { Console, Context, type Duration, Effect, Exit, Layer, PubSub, Schema, Scope } from "effect"
 import { type AppSignal, Signals } from "../signals/mod.ts"
 import { Store } from "../store/mod.ts"
-import { decodeAppAuthenticationRequest, decodeMsgpack } from "../admin/api.ts"
 import {
   type ConnectionHandler,
+  decodeAppAuthenticationRequest,
+  decodeMsgpack,
   formatAllowedOrigins,
   listenerUrls,
   listenWebsocket,
   parseAllowedOrigins,
   type WebsocketListener,
   type WireConnection,
-} from "../admin/websocket.ts"
+} from "../wire/mod.ts"
 import { type AppDispatch, makeAppDispatch } from "./dispatch.ts"
 import { makeSignalFrameEncoder } from "./signal_frame.ts"
 import { AppTokens } from "./tokens.ts"

@@ -14,6 +14,7 @@ import { Apps, encodedProperties } from "../app/mod.ts"
 import { encode } from "../codec/mod.ts"
 import {
   type AppRequest,
+  appRequestProblem,
   decodeAppRequest,
   decodeMsgpack,
   deserializationError,
@@ -21,19 +22,12 @@ import {
   exactProperties,
   ExternalApiError,
   internalError,
+  type Reply,
+  reply,
   toInternalError,
   UNSUPPORTED_APP_REQUESTS,
-} from "../admin/api.ts"
-import { appRequestProblem } from "../admin/request_identifiers.ts"
+} from "../wire/mod.ts"
 import { makeSignedCalls } from "./signed_call.ts"
-
-/** A response payload before encoding: `{type}` for unit variants, `{type, value}` otherwise. */
-type Reply = { readonly type: string; readonly value?: unknown }
-
-/** A reply; `value` is left out for unit variants (Holochain writes only `{type}`). */
-export function reply(type: string, ...value: [] | [unknown]): Reply {
-  return value.length === 0 ? { type } : { type, value: value[0] }
-}
 
 /** Handles one app request payload for `appId`; never fails. */
 export type AppDispatch = (appId: string, payload: Uint8Array) => Effect.Effect<Uint8Array>

@@ -29,8 +29,8 @@ import {
   ExternalApiError,
   fromZomeCallError,
   internalError,
-} from "../admin/api.ts"
-import { zomeCallProblem } from "../admin/request_identifiers.ts"
+  zomeCallProblem,
+} from "../wire/mod.ts"
 import { NONCE_FLUSH_BATCH, NonceWitness } from "./nonces.ts"
 
 /** `call_zome`'s value: the params as msgpack bytes and their signature. */

@@ -11,7 +11,7 @@ import { decode, encode } from "../codec/mod.ts"
 import { decodeHashB64 } from "../hash/mod.ts"
 import type { CellId } from "../types/mod.ts"
 import { toJson } from "../admin/json.ts"
-import { originAllowed, parseAllowedOrigins } from "../admin/websocket.ts"
+import { originAllowed, parseAllowedOrigins } from "../wire/mod.ts"
 import {
   cellKey,
   ConductorClientError,

@@ -8,7 +8,7 @@
  */
 import { Duration, Effect, Schema, type Scope } from "effect"
 import { encode } from "../codec/mod.ts"
-import { decodeMsgpack } from "../admin/api.ts"
+import { decodeMsgpack } from "../wire/mod.ts"
 
 /** A client-side failure. `variant` is the wire error variant when the conductor answered one. */
 export class ConductorClientError

@@ -18,7 +18,7 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 
 /**
  * `allowed_origins`: `"*"` or a comma-separated list of Origin values, `scheme://host:*` patterns
- * and `local` (loopback pages and non-browser tools; core/admin/origins.ts, conductor-api.md §1.1).
+ * and `local` (loopback pages and non-browser tools; core/wire/origins.ts, conductor-api.md §1.1).
  */
 export const AllowedOrigins = Schema.String.check(Schema.isMinLength(1))
 

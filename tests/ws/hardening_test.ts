@@ -11,7 +11,7 @@
  */
 import { Effect } from "effect"
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict"
-import { MAX_MESSAGE_BYTES } from "../../core/admin/websocket.ts"
+import { MAX_MESSAGE_BYTES } from "../../core/wire/mod.ts"
 import {
   AppInterfaces,
   AppTokens,

@@ -3,7 +3,7 @@
  * the error payload (§1.5), every admin request this conductor serves (§2) and every app
  * request (§3), the signed zome call (§3.2) and the app authentication handshake (§4). Only
  * shapes and their decoders live here; what a request does is decided in `admin/dispatch.ts`
- * and `app_interface/dispatch.ts`, and how bytes travel in `admin/websocket.ts`.
+ * and `app_interface/dispatch.ts`, and how bytes travel in `wire/websocket.ts`.
  *
  * Decoding is lenient where Holochain's own decoders are (§1.4): unit variants accept a missing
  * or nil `value`; `Option` fields accept a missing key or nil; byte strings accept a msgpack bin
@@ -18,7 +18,7 @@ import { canonicalProperties, decodeOrdered, type MsgValue } from "../bundle/mod
 import { decode, describeDecodeError, msgpackProblem } from "../codec/mod.ts"
 import { decodeHashB64, type HashType, type HoloHash } from "../hash/mod.ts"
 import { BytesOf, HashOf } from "../types/mod.ts"
-import type { ZomeCallError } from "../workflow/zome_call.ts"
+import type { ZomeCallError } from "../workflow/mod.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Bytes
@@ -511,4 +511,12 @@ export function exactProperties(
     }
   }
   return Result.succeed(out)
+}
+
+/** A response payload before encoding: `{type}` for unit variants, `{type, value}` otherwise. */
+export type Reply = { readonly type: string; readonly value?: unknown }
+
+/** A reply; `value` is left out for unit variants (Holochain writes only `{type}`). */
+export function reply(type: string, ...value: [] | [unknown]): Reply {
+  return value.length === 0 ? { type } : { type, value: value[0] }
 }
