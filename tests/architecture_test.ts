@@ -14,44 +14,11 @@ const CORE = new URL("../core", import.meta.url).pathname
 /** Cycles between folders that remain (as sorted member lists): none. */
 const ALLOWED_CYCLES: ReadonlyArray<ReadonlyArray<string>> = []
 
-/**
- * Folders without a `mod.ts` yet: `admin/` (its transport and wire schemas now live in `wire/`);
- * `ribosome/` is being reworked on another branch (asynchronous guests), which adds its `mod.ts`.
- */
-const WITHOUT_MOD: ReadonlyArray<string> = ["admin", "ribosome"]
+/** Folders without a `mod.ts` yet: none. */
+const WITHOUT_MOD: ReadonlyArray<string> = []
 
-/**
- * Imports of another folder's inner file, as `importer -> imported` (paths under core/). Most
- * reach into `ribosome/` or `admin/` (no `mod.ts` yet).
- */
-const ALLOWED_DEEP_IMPORTS: ReadonlyArray<string> = [
-  // admin/: its mod.ts comes next; gateway/ and workflow/ inner files.
-  "admin/http_app.ts -> gateway/gateway.ts",
-  "admin/http_app.ts -> workflow/zome_call.ts",
-  "app_interface/signed_call.ts -> workflow/zome_call.ts",
-  "cli/call.ts -> admin/json.ts",
-  "cli/run.ts -> admin/admin_interfaces.ts",
-  "cli/run.ts -> admin/http_server.ts",
-  // ribosome/: its mod.ts comes with the asynchronous ribosome.
-  "app/context.ts -> ribosome/host_fn/host_fn.ts",
-  "app/context.ts -> ribosome/ribosome.ts",
-  "cell/cells.ts -> ribosome/context.ts",
-  "conductor/conductor_layer.ts -> ribosome/ribosome.ts",
-  "ribosome/context.ts -> ribosome_store/dna_file.ts",
-  "ribosome/host_fn/support.ts -> ribosome_store/dna_file.ts",
-  "ribosome/host_fn/zome_info.ts -> ribosome_store/dna_file.ts",
-  "workflow/commit.ts -> ribosome/context.ts",
-  "workflow/genesis.ts -> ribosome/context.ts",
-  "workflow/validation.ts -> ribosome/context.ts",
-  "workflow/zome_call.ts -> ribosome/context.ts",
-  "workflow/zome_call.ts -> ribosome/host_fn/host_fn.ts",
-  "workflow/genesis.ts -> ribosome/host_fn/registry.ts",
-  "workflow/commit.ts -> ribosome/ribosome.ts",
-  "workflow/genesis.ts -> ribosome/ribosome.ts",
-  "workflow/validation.ts -> ribosome/ribosome.ts",
-  "workflow/zome_call.ts -> ribosome/ribosome.ts",
-  "workflow/genesis.ts -> ribosome/wasm/kernel.ts",
-]
+/** Imports of another folder's inner file, as `importer -> imported` (paths under core/): none. */
+const ALLOWED_DEEP_IMPORTS: ReadonlyArray<string> = []
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["'](\.{1,2}\/[^"']+)["']/gm
 

@@ -21,7 +21,7 @@ import { sha512, verifySignature } from "../crypto/mod.ts"
 import { encodeHashB64 } from "../hash/mod.ts"
 import { Store } from "../store/mod.ts"
 import type { CellId } from "../types/mod.ts"
-import { type ZomeCallRequest, ZomeCalls } from "../workflow/zome_call.ts"
+import { type ZomeCallRequest, ZomeCalls } from "../workflow/mod.ts"
 import {
   decodeMsgpack,
   decodeZomeCallParams,

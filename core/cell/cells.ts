@@ -7,7 +7,7 @@
  */
 import { Context, Layer } from "effect"
 import { type AgentPubKey, type DnaHash, hashKey } from "../hash/mod.ts"
-import type { CellRef } from "../ribosome/context.ts"
+import type { CellRef } from "../ribosome/mod.ts"
 import type { CellId } from "../types/mod.ts"
 
 /** A running cell. */

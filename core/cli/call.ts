@@ -10,7 +10,7 @@ import { Clock, Console, Effect, Schema } from "effect"
 import { decode, encode } from "../codec/mod.ts"
 import { decodeHashB64 } from "../hash/mod.ts"
 import type { CellId } from "../types/mod.ts"
-import { toJson } from "../admin/json.ts"
+import { toJson } from "../admin/mod.ts"
 import { originAllowed, parseAllowedOrigins } from "../wire/mod.ts"
 import {
   cellKey,

@@ -8,8 +8,7 @@
  * @module
  */
 import { Console, Context, Effect, Layer, Option } from "effect"
-import { AdminInterfaces } from "../admin/admin_interfaces.ts"
-import { HttpAddress, HttpServerLayer } from "../admin/http_server.ts"
+import { AdminInterfaces, HttpAddress, HttpServerLayer } from "../admin/mod.ts"
 import { AppInterfaces, AppTokens, NonceWitness } from "../app_interface/mod.ts"
 import { Chain } from "../chain/mod.ts"
 import { conductorServices } from "../conductor/mod.ts"

@@ -10,7 +10,7 @@ import type { Effect } from "effect"
 import type { Workspace } from "../chain/mod.ts"
 import type { HostFnError } from "./host_fn/host_fn.ts"
 import type { AgentPubKey } from "../hash/mod.ts"
-import type { DnaFile, Zome } from "../ribosome_store/dna_file.ts"
+import type { DnaFile, Zome } from "../ribosome_store/mod.ts"
 import type { CellId } from "../types/mod.ts"
 
 /** Where a guest call runs; host functions declare the kinds they are allowed in (abi.md §2.3). */

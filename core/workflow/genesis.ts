@@ -20,11 +20,16 @@ import {
 import { Chain } from "../chain/mod.ts"
 import { decodeUntrusted, encode, NIL } from "../codec/mod.ts"
 import { type AgentPubKey, type DnaHash, HASH_LENGTH } from "../hash/mod.ts"
-import type { CellRef, HostCallContext } from "../ribosome/context.ts"
-import { HostFns } from "../ribosome/host_fn/registry.ts"
-import type { RibosomeShape } from "../ribosome/ribosome.ts"
-import { cellKeyOf } from "../ribosome/ribosome.ts"
-import { EXTISM_ENV, EXTISM_USER, KERNEL_SIGNATURES } from "../ribosome/wasm/kernel.ts"
+import {
+  cellKeyOf,
+  type CellRef,
+  EXTISM_ENV,
+  EXTISM_USER,
+  type HostCallContext,
+  HostFns,
+  KERNEL_SIGNATURES,
+  type RibosomeShape,
+} from "../ribosome/mod.ts"
 import {
   type CoordinatorZome,
   type DnaFile,

@@ -26,14 +26,16 @@ import { type AgentPubKey, bytesEqual, encodeHashB64 } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
 import { actionsCommitted, zomeCallErrors, zomeCalls, zomeCallSeconds } from "../metrics/mod.ts"
 import { cellIdKey, Cells, type RunningCell } from "../cell/mod.ts"
-import type {
-  CallTarget,
-  CapGrantInfo,
-  HostCallContext,
-  NestedCallResult,
-} from "../ribosome/context.ts"
-import { type GuestOutcome, Ribosome } from "../ribosome/ribosome.ts"
-import { HostFnError, type HostFnServices } from "../ribosome/host_fn/host_fn.ts"
+import {
+  type CallTarget,
+  type CapGrantInfo,
+  type GuestOutcome,
+  type HostCallContext,
+  HostFnError,
+  type HostFnServices,
+  type NestedCallResult,
+  Ribosome,
+} from "../ribosome/mod.ts"
 import { type CoordinatorZome, findZome } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { TaskManager } from "../task/mod.ts"

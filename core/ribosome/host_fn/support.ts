@@ -11,7 +11,7 @@ import { bytesEqual, encodeHashB64, hashTypeOf } from "../../hash/mod.ts"
 import { type LinkRow, Spaces } from "../../space/mod.ts"
 import type { StoreError } from "../../store/mod.ts"
 import type { Record, SignedAction } from "../../types/mod.ts"
-import { type IntegrityZome, typesZomeFor } from "../../ribosome_store/dna_file.ts"
+import { type IntegrityZome, typesZomeFor } from "../../ribosome_store/mod.ts"
 import type { HostCallContext } from "../context.ts"
 import { HostFnError } from "./host_fn.ts"
 

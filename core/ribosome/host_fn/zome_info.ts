@@ -5,7 +5,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
-import { typesZomeFor } from "../../ribosome_store/dna_file.ts"
+import { typesZomeFor } from "../../ribosome_store/mod.ts"
 import { defineHostFn, DETERMINISTIC } from "./host_fn.ts"
 
 export const zomeInfo = defineHostFn({
