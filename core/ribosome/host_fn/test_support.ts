@@ -9,7 +9,7 @@
  * @module
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 import { commitTestLayer, type CommitTestServices } from "../../chain/test_support.ts"
 import { Chain, type Workspace } from "../../chain/mod.ts"
 import { encode } from "../../codec/mod.ts"
@@ -44,8 +44,8 @@ export const ALL_KINDS: ReadonlyArray<HostContextKind> = [
   "entry_defs",
 ]
 
-/** The services a host function test runs with. */
-export type HostFnTestServices = CommitTestServices | Signals
+/** The services a host function test runs with (and a scope that ends with the test). */
+export type HostFnTestServices = CommitTestServices | Signals | Scope.Scope
 
 /** A nested call `call_1` made, as the fake `ctx.call` saw it. */
 export interface NestedCall {
