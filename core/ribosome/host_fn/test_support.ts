@@ -18,6 +18,7 @@ import { Hasher } from "../../hash/mod.ts"
 import { Keystore } from "../../keystore/mod.ts"
 import type { CoordinatorZome, DnaFile, IntegrityZome } from "../../ribosome_store/mod.ts"
 import { Signals } from "../../signals/mod.ts"
+import type { Record } from "../../types/mod.ts"
 import { Commits } from "../../workflow/mod.ts"
 import type {
   CallTarget,
@@ -73,6 +74,8 @@ export interface HostFnCell {
   ) => Effect.Effect<HostCallContext, unknown, HostFnTestServices>
   /** The nested calls made through contexts of this cell, oldest first. */
   readonly calls: Array<NestedCall>
+  /** The committed genesis records: the `dna` action, the membrane proof, the agent key. */
+  readonly genesis: ReadonlyArray<Record>
   /** Commits a workspace through the one commit workflow (the DNA's zomes do not validate it). */
   readonly commit: (ws: Workspace) => Effect.Effect<void, unknown, HostFnTestServices>
 }
@@ -138,6 +141,7 @@ export const makeCell: Effect.Effect<HostFnCell, unknown, HostFnTestServices> = 
       "entry_type": { type: "agent_pub_key" },
       "entry_hash": genesis.entryHash(agentEntry),
     }, agentEntry)
+    const genesisRecords = genesis.pending.map((p) => p.record)
     yield* commit(genesis)
     const calls: Array<NestedCall> = []
     const context = (
@@ -167,7 +171,7 @@ export const makeCell: Effect.Effect<HostFnCell, unknown, HostFnTestServices> = 
         }
         return ctx
       })
-    return { agent, cell, integrity, coordinator, context, calls, commit }
+    return { agent, cell, integrity, coordinator, context, calls, genesis: genesisRecords, commit }
   },
 )
 
