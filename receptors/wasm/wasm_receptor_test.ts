@@ -130,8 +130,11 @@ Deno.test("wasm receptor: a call past its wall-clock deadline fails alone", asyn
     allowed_paths: [{ path: "files", write: true }],
     limits: { fuel_per_call: 10 ** 14, call_timeout_ms: 300 },
   }
-  const [spin, echo] = await withReceptor(dir, settings, (r) =>
-    Effect.all([failure(r, "spin", {}), call(r, "echo", "still here")]))
+  const [spin, echo] = await withReceptor(
+    dir,
+    settings,
+    (r) => Effect.all([failure(r, "spin", {}), call(r, "echo", "still here")]),
+  )
   assertEquals(spin.reason, "Trapped")
   assert(spin.detail.includes("limits.call_timeout_ms"), spin.detail)
   assertEquals(echo, "still here")
