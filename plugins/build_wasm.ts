@@ -38,6 +38,13 @@ const fixture = (name: string, extra: Partial<Target> = {}): Target => ({
   ...extra,
 })
 
+const plugin = (name: string): Target => ({
+  name,
+  entry: `tests/fixtures/plugins/${name}/assembly/index.ts`,
+  out: `tests/fixtures/build/${name}.wasm`,
+  allowUnknownImports: true,
+})
+
 /** Every target, in build order. Adding a zome to the repository = one line here. */
 export const TARGETS: readonly Target[] = [
   {
@@ -69,6 +76,22 @@ export const TARGETS: readonly Target[] = [
   fixture("bad_import", { allowUnknownImports: true }),
   fixture("wait", { allowUnknownImports: true }),
   fixture("big_memory", { flags: ["--initialMemory", "4200"] }),
+  // Plugins that are not zomes (docs/abi.md, "Plugins") and the zomes that use them. They import
+  // receptor and plugin host functions, which the zome import check does not know.
+  plugin("plugin_math"),
+  plugin("plugin_no_describe"),
+  plugin("plugin_wrong_abi"),
+  plugin("plugin_asks_http"),
+  plugin("plugin_nondet_validate"),
+  plugin("receptor_misbehave"),
+  fixture("plugin_user", { allowUnknownImports: true }),
+  fixture("plugin_user_integrity", { allowUnknownImports: true }),
+  {
+    name: "receptor_counter",
+    entry: "examples/receptor-counter/assembly/index.ts",
+    out: "examples/receptor-counter/build/receptor_counter.wasm",
+    allowUnknownImports: true,
+  },
 ]
 
 /** Flags every target is compiled with (see plugins/pdk/README.md, "Build"). */

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { Receptors, type StartReceptor } from "../core/receptors/mod.ts"
 import { startLocalStore } from "./local_store/local_store.ts"
 import { startRecovery } from "./recovery/recovery.ts"
+import { startWasmReceptor } from "./wasm/wasm_receptor.ts"
 
 /** Starts one configured receptor of a built-in type. */
 export const startBuiltinReceptor: StartReceptor = (config, env) => {
@@ -16,6 +17,8 @@ export const startBuiltinReceptor: StartReceptor = (config, env) => {
       return Effect.map(startLocalStore(config, env), (started) => started.receptor)
     case "recovery":
       return Effect.map(startRecovery(config, env), (started) => started.receptor)
+    case "wasm":
+      return Effect.map(startWasmReceptor(config, env), (started) => started.receptor)
   }
 }
 

@@ -41,6 +41,8 @@ const STATUS: Record<ReceptorErrorReason, ContentfulStatusCode> = {
   Disabled: 503,
   StartFailed: 503,
   Storage: 500,
+  Failed: 422,
+  Trapped: 500,
 }
 
 type Reply = { readonly status: ContentfulStatusCode; readonly body: unknown }

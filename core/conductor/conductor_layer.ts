@@ -21,6 +21,7 @@ import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { Commits, ZomeCalls } from "../workflow/mod.ts"
 import { ReceptorsLayer } from "../../receptors/mod.ts"
+import { PluginHostFnsLayer } from "../../plugins/host/mod.ts"
 
 /** Which storage and keystore the graph uses. */
 export interface ConductorLayerOptions {
@@ -46,6 +47,7 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
     Layer.provideMerge(TaskManager.layer),
     Layer.provideMerge(options.store ?? Store.layer),
     Layer.provideMerge(ReceptorsLayer),
+    Layer.provideMerge(PluginHostFnsLayer),
     Layer.provideMerge(Layer.mergeAll(Hasher.layer, Signals.layer, Cells.layer)),
   )
 }

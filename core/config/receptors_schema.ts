@@ -9,6 +9,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
+import { PluginLimits } from "./plugins_schema.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
@@ -69,13 +70,55 @@ export const RecoveryReceptorConfig = Schema.Struct({
 })
 export type RecoveryReceptorConfig = typeof RecoveryReceptorConfig.Type
 
+/** A directory a `type: wasm` receptor may read (and, with `write: true`, write) files in. */
+export const AllowedPath = Schema.Struct({
+  /** Relative to the config file's folder. */
+  path: Schema.String.check(Schema.isMinLength(1)),
+  /** @default false */
+  write: withDefault(Schema.Boolean, false),
+})
+
+/**
+ * `type: wasm`: an Extism plugin implementing the receptor ABI (docs/abi.md, "Receptor plugins").
+ * It gets only the capabilities granted here; importing a host function of a capability it was
+ * not granted fails the start.
+ */
+export const WasmReceptorConfig = Schema.Struct({
+  ...common,
+  type: Schema.Literal("wasm"),
+  /** The plugin's `.wasm`, relative to the config file's folder. */
+  path: Schema.String.check(Schema.isMinLength(1)),
+  /** Grants `kv_*_1`: a key-value namespace in the receptor's own SQLite file. @default false */
+  kv: withDefault(Schema.Boolean, false),
+  /** Largest kv value, in bytes. @default 1048576 */
+  max_kv_value_bytes: withDefault(bounded(256 * 2 ** 20), 2 ** 20),
+  /** Grants `http_request_1` to these hosts (`example.com`, `127.0.0.1:8080`). @default [] */
+  allowed_hosts: withDefault(Schema.Array(Schema.String.check(Schema.isMinLength(1))), []),
+  /** Largest HTTP response body, in bytes. @default 4194304 */
+  max_http_response_bytes: withDefault(bounded(256 * 2 ** 20), 4 * 2 ** 20),
+  /** Grants `file_read_1` (and `file_write_1` where `write: true`) under these folders. @default [] */
+  allowed_paths: withDefault(Schema.Array(AllowedPath), []),
+  /** Largest file `file_read_1` reads or `file_write_1` writes, in bytes. @default 4194304 */
+  max_file_bytes: withDefault(bounded(256 * 2 ** 20), 4 * 2 ** 20),
+  limits: withDefault(PluginLimits, {}),
+})
+export type WasmReceptorConfig = typeof WasmReceptorConfig.Type
+
 /** One configured receptor. */
-export const ReceptorConfig = Schema.Union([LocalStoreReceptorConfig, RecoveryReceptorConfig])
-  .annotate({ message: "a receptor needs an id and a type: local_store or recovery" })
+export const ReceptorConfig = Schema.Union([
+  LocalStoreReceptorConfig,
+  RecoveryReceptorConfig,
+  WasmReceptorConfig,
+])
+  .annotate({ message: "a receptor needs an id and a type: local_store, recovery or wasm" })
 export type ReceptorConfig = typeof ReceptorConfig.Type
 
 /** The receptor types this conductor knows. */
-export const RECEPTOR_TYPES: ReadonlyArray<ReceptorConfig["type"]> = ["local_store", "recovery"]
+export const RECEPTOR_TYPES: ReadonlyArray<ReceptorConfig["type"]> = [
+  "local_store",
+  "recovery",
+  "wasm",
+]
 
 /** Finds the first repeated id or default; `undefined` when the list is consistent. */
 function listIssue(list: ReadonlyArray<ReceptorConfig>) {

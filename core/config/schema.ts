@@ -6,6 +6,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
+import { PluginsConfig } from "./plugins_schema.ts"
 import { ReceptorsConfig } from "./receptors_schema.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -147,5 +148,7 @@ export const ConductorConfigSchema = Schema.Struct({
   install: withDefault(InstallConfig, {}),
   log: withDefault(LogConfig, {}),
   receptors: withDefault(ReceptorsConfig, []),
+  /** Host-function plugins (Extism), each granted to apps or DNAs. */
+  plugins: withDefault(PluginsConfig, []),
 })
 export type ConductorConfigData = typeof ConductorConfigSchema.Type

@@ -38,6 +38,10 @@ export const ReceptorErrorReason = Schema.Literals([
   "StartFailed",
   /** The storage underneath failed (`cause` holds the foreign error). */
   "Storage",
+  /** A plugin receptor refused the call (its own error message is the detail). */
+  "Failed",
+  /** A plugin receptor's call trapped, ran out of fuel or time, or hit its memory cap. */
+  "Trapped",
 ])
 export type ReceptorErrorReason = typeof ReceptorErrorReason.Type
 

@@ -25,6 +25,8 @@ export interface ReceptorEnv {
   /** `<data_dir>/receptors`; a receptor's file is `<dir>/<id>.sqlite3`. */
   readonly dir: string
   readonly synchronous: "full" | "normal"
+  /** The config file's folder, against which receptors resolve relative paths (the cwd if unset). */
+  readonly configDir?: string
 }
 
 /** Starts one receptor; its resources are released when the scope closes. */
@@ -179,6 +181,9 @@ export class Receptors extends Context.Service<Receptors, ReceptorsShape>()(
         return yield* Receptors.make(config.receptors, {
           dir: path.join(config.dataDirPath, "receptors"),
           synchronous: config.storage.synchronous,
+          configDir: config.source.startsWith("<")
+            ? Deno.cwd()
+            : path.dirname(path.resolve(config.source)),
         }, start)
       }),
     )
