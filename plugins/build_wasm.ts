@@ -68,6 +68,8 @@ export const TARGETS: readonly Target[] = [
   fixture("host_abuse"),
   fixture("bad_import", { allowUnknownImports: true }),
   fixture("wait", { allowUnknownImports: true }),
+  fixture("receptor_caller_integrity"),
+  fixture("receptor_caller"),
   fixture("big_memory", { flags: ["--initialMemory", "4200"] }),
 ]
 

@@ -41,6 +41,9 @@ const STATUS: Record<ReceptorErrorReason, ContentfulStatusCode> = {
   Disabled: 503,
   StartFailed: 503,
   Storage: 500,
+  Unreachable: 502,
+  Timeout: 504,
+  Remote: 502,
 }
 
 type Reply = { readonly status: ContentfulStatusCode; readonly body: unknown }

@@ -38,6 +38,12 @@ export const ReceptorErrorReason = Schema.Literals([
   "StartFailed",
   /** The storage underneath failed (`cause` holds the foreign error). */
   "Storage",
+  /** The system the receptor reaches (another conductor) cannot be reached or dropped the link. */
+  "Unreachable",
+  /** The system the receptor reaches did not answer within the receptor's timeout. */
+  "Timeout",
+  /** The system the receptor reaches answered with an error (`detail` carries it). */
+  "Remote",
 ])
 export type ReceptorErrorReason = typeof ReceptorErrorReason.Type
 
