@@ -75,6 +75,8 @@ export const TARGETS: readonly Target[] = [
   fixture("host_abuse"),
   fixture("bad_import", { allowUnknownImports: true }),
   fixture("wait", { allowUnknownImports: true }),
+  fixture("receptor_caller_integrity"),
+  fixture("receptor_caller"),
   fixture("big_memory", { flags: ["--initialMemory", "4200"] }),
   // Plugins that are not zomes (docs/abi.md, "Plugins") and the zomes that use them. They import
   // receptor and plugin host functions, which the zome import check does not know.

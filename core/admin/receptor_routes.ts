@@ -43,6 +43,9 @@ const STATUS: Record<ReceptorErrorReason, ContentfulStatusCode> = {
   Storage: 500,
   Failed: 422,
   Trapped: 500,
+  Unreachable: 502,
+  Timeout: 504,
+  Remote: 502,
 }
 
 type Reply = { readonly status: ContentfulStatusCode; readonly body: unknown }

@@ -20,6 +20,7 @@ import { Outbox, Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { TaskManager } from "../task/mod.ts"
 import { Commits, ZomeCalls } from "../workflow/mod.ts"
+import type { Receptors } from "../receptors/mod.ts"
 import { ReceptorsLayer } from "../../receptors/mod.ts"
 import { PluginHostFnsLayer } from "../../plugins/host/mod.ts"
 
@@ -29,6 +30,8 @@ export interface ConductorLayerOptions {
   readonly store?: Layer.Layer<Store, unknown, ConductorConfig>
   /** @default Keystore.layer (the configured passphrase) */
   readonly keystore?: Layer.Layer<Keystore, unknown, ConductorConfig | Store | Hasher>
+  /** @default ReceptorsLayer (the configured built-in receptors) */
+  readonly receptors?: Layer.Layer<Receptors, unknown, ConductorConfig>
 }
 
 /** Every conductor service, given a `ConductorConfig`. */
@@ -46,7 +49,7 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
     Layer.provideMerge(options.keystore ?? Keystore.layer),
     Layer.provideMerge(TaskManager.layer),
     Layer.provideMerge(options.store ?? Store.layer),
-    Layer.provideMerge(ReceptorsLayer),
+    Layer.provideMerge(options.receptors ?? ReceptorsLayer),
     Layer.provideMerge(PluginHostFnsLayer),
     Layer.provideMerge(Layer.mergeAll(Hasher.layer, Signals.layer, Cells.layer)),
   )

@@ -27,6 +27,28 @@ export const ReceptorId = Schema.String.check(
   }),
 )
 
+/**
+ * Who may call a receptor from zomes (`receptor_call_1`): the apps (by installed app id) and the
+ * DNAs (by DNA hash, `uhC0k…`) the operator names. A zome may call it when its app or its DNA is
+ * listed; nothing is granted unless listed. Operators, scripts and the admin API are not affected.
+ */
+export const ReceptorGrants = Schema.Struct({
+  /** Installed app ids. @default [] */
+  apps: withDefault(Schema.Array(Schema.NonEmptyString).check(Schema.isMaxLength(1024)), []),
+  /** DNA hashes. @default [] */
+  dnas: withDefault(
+    Schema.Array(
+      Schema.String.check(
+        Schema.isPattern(/^uhC0k[A-Za-z0-9_-]{48}$/, {
+          message: "a DNA hash is 53 characters starting with uhC0k",
+        }),
+      ),
+    ).check(Schema.isMaxLength(1024)),
+    [],
+  ),
+})
+export type ReceptorGrants = typeof ReceptorGrants.Type
+
 const common = {
   /** The receptor's stable id. */
   id: ReceptorId,
@@ -34,6 +56,8 @@ const common = {
   enabled: withDefault(Schema.Boolean, true),
   /** The default receptor of its type; else the first of that type in config order. @default false */
   default: withDefault(Schema.Boolean, false),
+  /** Apps and DNAs whose zomes may call it. @default {apps: [], dnas: []} (no zome may) */
+  grants: withDefault(ReceptorGrants, { apps: [], dnas: [] }),
 }
 
 /** `type: local_store`: a durable key-value/document store in its own SQLite file. */

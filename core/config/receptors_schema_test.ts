@@ -39,6 +39,7 @@ Deno.test("receptors decode each type's properties with their defaults", () => {
     type: "local_store",
     enabled: true,
     default: false,
+    grants: { apps: [], dnas: [] },
     max_key_bytes: 1024,
     max_value_bytes: 4096,
     max_batch_ops: 1000,

@@ -100,6 +100,9 @@ receptors: []
 #    type: local_store # a durable key-value/document store
 #    enabled: true
 #    default: false
+#    grants: # zomes of these apps (installed app ids) or DNAs (uhC0k… hashes) may call it
+#      apps: [] # (receptor_call_1); nothing is granted unless listed
+#      dnas: []
 #    max_key_bytes: 1024
 #    max_value_bytes: 1048576
 #    max_batch_ops: 1000

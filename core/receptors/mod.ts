@@ -25,4 +25,10 @@ export {
   type ReceptorStatus,
   type StartReceptor,
 } from "./receptors.ts"
+export {
+  isGranted,
+  type ReceptorCaller,
+  ReceptorNotGranted,
+  type ReceptorTarget,
+} from "./grants.ts"
 export { checkKey, encodeValue, openReceptorStore, receptorFile, utf8Bytes } from "./storage.ts"

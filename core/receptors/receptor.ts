@@ -42,6 +42,12 @@ export const ReceptorErrorReason = Schema.Literals([
   "Failed",
   /** A plugin receptor's call trapped, ran out of fuel or time, or hit its memory cap. */
   "Trapped",
+  /** The system the receptor reaches (another conductor) cannot be reached or dropped the link. */
+  "Unreachable",
+  /** The system the receptor reaches did not answer within the receptor's timeout. */
+  "Timeout",
+  /** The system the receptor reaches answered with an error (`detail` carries it). */
+  "Remote",
 ])
 export type ReceptorErrorReason = typeof ReceptorErrorReason.Type
 

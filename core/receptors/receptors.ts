@@ -19,6 +19,12 @@ import {
   type ReceptorHealth,
   ReceptorNotFound,
 } from "./receptor.ts"
+import {
+  isGranted,
+  type ReceptorCaller,
+  ReceptorNotGranted,
+  type ReceptorTarget,
+} from "./grants.ts"
 
 /** Where a receptor keeps its files and how durable its writes are. */
 export interface ReceptorEnv {
@@ -69,6 +75,17 @@ export interface ReceptorsShape {
     operation: string,
     input: unknown,
   ) => Effect.Effect<unknown, ReceptorNotFound | ReceptorError>
+  /**
+   * `call` on behalf of a zome: resolves `target` (an id, or the default of a type), refuses
+   * unless the receptor's `grants` list the caller's app or DNA, then calls it. The path of
+   * `receptor_call_1`.
+   */
+  readonly callAs: (
+    caller: ReceptorCaller,
+    target: ReceptorTarget,
+    operation: string,
+    input: unknown,
+  ) => Effect.Effect<unknown, ReceptorNotFound | ReceptorNotGranted | ReceptorError>
 }
 
 const DISABLED: ReceptorHealth = {
@@ -142,6 +159,30 @@ export class Receptors extends Context.Service<Receptors, ReceptorsShape>()(
         })
       })
 
+      const call = Effect.fn("Receptors.call")(
+        function* (id: string, operation: string, input: unknown) {
+          const receptor = yield* get(id)
+          return yield* callReceptor(receptor, operation, input)
+        },
+      )
+
+      const callAs = Effect.fn("Receptors.callAs")(function* (
+        caller: ReceptorCaller,
+        target: ReceptorTarget,
+        operation: string,
+        input: unknown,
+      ) {
+        const id = "id" in target ? target.id : defaults.get(target.type)
+        const config = id === undefined ? undefined : configOf(id)
+        if (config === undefined) {
+          return yield* notFound("id" in target ? target.id : `<default ${target.type}>`)
+        }
+        if (!isGranted(config.grants, caller)) {
+          return yield* new ReceptorNotGranted({ receptorId: config.id, ...caller })
+        }
+        return yield* call(config.id, operation, input)
+      })
+
       return Receptors.of({
         list: Effect.forEach(configs, statusOf),
         status: (id) => {
@@ -163,12 +204,8 @@ export class Receptors extends Context.Service<Receptors, ReceptorsShape>()(
               receptor,
             )
         },
-        call: Effect.fn("Receptors.call")(
-          function* (id: string, operation: string, input: unknown) {
-            const receptor = yield* get(id)
-            return yield* callReceptor(receptor, operation, input)
-          },
-        ),
+        call,
+        callAs,
       })
     })
 

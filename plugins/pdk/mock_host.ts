@@ -39,6 +39,7 @@ export const HOST_FUNCTIONS = [
   "must_get_agent_activity_1",
   "emit_signal_1",
   "call_1",
+  "receptor_call_1",
 ] as const
 
 /** A host function name. */

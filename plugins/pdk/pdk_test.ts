@@ -809,6 +809,20 @@ const wrapperCases: WrapperCase[] = [
     },
     output: { type: "error", value: "boom" },
   },
+  {
+    fn: "call_receptor_call",
+    args: { receptor: "notes", operation: "get", input: { key: "k" } },
+    host: "receptor_call_1",
+    expectInput: { receptor: "notes", operation: "get", input: { key: "k" } },
+    output: { type: "ok", value: { key: "k", value: [1, "two", null], version: 3 } },
+  },
+  {
+    fn: "call_receptor_call",
+    args: { type: "recovery", operation: "undo", input: { session: "s" } },
+    host: "receptor_call_1",
+    expectInput: { type: "recovery", operation: "undo", input: { session: "s" } },
+    output: { type: "error", reason: "NothingToUndo", detail: "nothing to undo" },
+  },
 ]
 
 Deno.test("every host-function wrapper sends the documented input and decodes the output", () => {

@@ -26,6 +26,7 @@ import { mustGetEntry } from "./must_get_entry.ts"
 import { mustGetValidRecord } from "./must_get_valid_record.ts"
 import { query } from "./query.ts"
 import { randomBytes } from "./random_bytes.ts"
+import { receptorCall } from "./receptor_call.ts"
 import { sign } from "./sign.ts"
 import { sysTime } from "./sys_time.ts"
 import { trace } from "./trace.ts"
@@ -62,6 +63,7 @@ export const hostFns: ReadonlyArray<AnyHostFn> = [
   mustGetAgentActivity,
   emitSignal,
   call,
+  receptorCall,
 ] as ReadonlyArray<AnyHostFn>
 
 /** Host functions by guest import name. */

@@ -28,6 +28,7 @@ import {
   must_get_valid_record_1,
   query_1,
   random_bytes_1,
+  receptor_call_1,
   sign_1,
   sys_time_1,
   trace_1,
@@ -65,6 +66,7 @@ import {
   EntryHash,
   Link,
   QueryFilter,
+  ReceptorResponse,
   Record,
   Signature,
   SignedAction,
@@ -520,4 +522,40 @@ export function callBytes(
 function callResponse(r: Result<Value>): Result<ZomeCallResponse> {
   if (r.isErr) return Result.err<ZomeCallResponse>(r.error!)
   return Result.ok<ZomeCallResponse>(ZomeCallResponse.fromValue(r.unwrap()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4.8 Receptors
+
+/**
+ * `receptor_call_1`: calls `operation` of receptor `receptor` (its configured id) with `input`
+ * (encoded as by `Writer.write`: a `Writer` holding a map, for most operations). The result is an
+ * error when the host refuses (`not_found`, `unauthorized`: not granted to this app or DNA;
+ * `denied`: not in validation); otherwise the receptor's answer, which may itself be an error
+ * with a reason (`ReceptorResponse`). Z I P
+ */
+export function receptorCall<T>(
+  receptor: string,
+  operation: string,
+  input: T,
+): Result<ReceptorResponse> {
+  const w = takeWriter().map(3).field("receptor", receptor).field("operation", operation)
+    .field<T>("input", input)
+  return receptorResponse(callHost("receptor_call_1", receptor_call_1, w))
+}
+
+/** `receptor_call_1` on the default receptor of `receptorType` (see `receptorCall`). Z I P */
+export function receptorCallDefault<T>(
+  receptorType: string,
+  operation: string,
+  input: T,
+): Result<ReceptorResponse> {
+  const w = takeWriter().map(3).field("type", receptorType).field("operation", operation)
+    .field<T>("input", input)
+  return receptorResponse(callHost("receptor_call_1", receptor_call_1, w))
+}
+
+function receptorResponse(r: Result<Value>): Result<ReceptorResponse> {
+  if (r.isErr) return Result.err<ReceptorResponse>(r.error!)
+  return Result.ok<ReceptorResponse>(ReceptorResponse.fromValue(r.unwrap()))
 }

@@ -60,3 +60,5 @@ export declare function must_get_agent_activity_1(input: u64): u64
 export declare function emit_signal_1(input: u64): u64
 @external("extism:host/user", "call_1")
 export declare function call_1(input: u64): u64
+@external("extism:host/user", "receptor_call_1")
+export declare function receptor_call_1(input: u64): u64

@@ -1181,6 +1181,48 @@ export class ZomeCallResponse {
   }
 }
 
+/**
+ * `receptor_call_1`'s output: "ok" with the operation's output, or "error" with the receptor's
+ * reason (`UnknownOperation`, `InvalidInput`, `NotFound`, `Conflict`, `TooLarge`, `Unreachable`,
+ * `Timeout`, … see abi.md §4.8) and a detail text.
+ */
+@final
+export class ReceptorResponse {
+  /** "ok" or "error". */
+  type: string = ""
+  /** The operation's output for "ok". */
+  value: Value | null = null
+  /** The receptor's reason for "error". */
+  reason: string = ""
+  /** What went wrong, for "error". */
+  detail: string = ""
+
+  static fromValue(v: Value): ReceptorResponse {
+    const m = v.asMap()
+    const r = new ReceptorResponse()
+    r.type = m.getString("type")
+    if (r.type == "ok") {
+      r.value = m.get("value")
+    } else {
+      r.reason = m.getString("reason")
+      r.detail = m.getString("detail")
+    }
+    return r
+  }
+
+  get isOk(): bool {
+    return this.type == "ok"
+  }
+
+  /** As the host sent it: `{type: "ok", value}` or `{type: "error", reason, detail}`. */
+  encode(w: Writer): void {
+    if (this.isOk) w.map(2).field("type", this.type).field("value", this.value!)
+    else {
+      w.map(3).field("type", this.type).field("reason", this.reason).field("detail", this.detail)
+    }
+  }
+}
+
 /** Filters for `query` (all optional): which actions of this cell's chain to return. */
 @final
 export class QueryFilter {
