@@ -346,7 +346,12 @@ export const makeRibosome = Effect.gen(function* () {
       const synchronous = ctx.synchronous === true
       const key = `${cellKey}/${ctx.zome.name}${synchronous ? "#sync" : remote ? "@worker" : ""}`
       const list = idle.get(key)
-      const warm = list?.pop()
+      let warm = list?.pop()
+      // An idle instance whose worker died is poisoned: drop it and take the next one.
+      while (warm !== undefined && warm.plugin.poisoned) {
+        evict(warm)
+        warm = list?.pop()
+      }
       if (warm !== undefined) {
         if (list!.length === 0) idle.delete(key)
         idleLru.delete(warm)
