@@ -103,6 +103,19 @@ export const RibosomeConfig = Schema.Struct({
    * used idle instances are dropped.
    */
   instance_memory_mb: withDefault(PositiveInt, 512),
+  /**
+   * Worker threads that run guest code, so that calls of different cells use several cores: a
+   * cell's calls go to one worker (cell affinity); host functions run on the main thread. `0`
+   * runs every guest on the main thread (the single-threaded engine). See docs/decisions.md,
+   * "Zome calls on several cores".
+   */
+  workers: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 64 })), 2),
+  /**
+   * A zome function (per cell) moves to a worker once its calls use this much fuel on average
+   * (about 1 ms of guest work at the default): lighter calls stay on the main thread, where they
+   * cost no thread hop. `0` sends every call that may wait to a worker.
+   */
+  worker_min_fuel: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 5_000_000),
 })
 
 export const TasksConfig = Schema.Struct({

@@ -42,6 +42,12 @@ import {
   type UserHostFunction,
   WasmPlugin,
 } from "./wasm/wasm_plugin.ts"
+import {
+  GUEST_WORKER_URL,
+  type RemotePlugin,
+  WorkerPool,
+  type WorkerPoolStats,
+} from "./worker/pool.ts"
 
 /** Fuel charged per byte a host function reads from or writes to the guest. */
 export const HOST_BYTE_FUEL = 20n
@@ -102,12 +108,29 @@ export interface InstanceStats {
   readonly created: number
   /** Idle instances dropped since start (idle timeout, count cap, memory cap, cell stop). */
   readonly evicted: number
+  /** The guest worker pool; undefined when `ribosome.workers` is 0. */
+  readonly workers: WorkerPoolStats | undefined
 }
+
+/**
+ * The script guest workers run (`worker/worker.ts`). A reference so that a test can run a worker
+ * that fails on purpose.
+ */
+export const GuestWorkerScript: Context.Reference<URL> = Context.Reference(
+  "conductor/ribosome/GuestWorkerScript",
+  { defaultValue: () => GUEST_WORKER_URL },
+)
+
+/** A zome function's recent fuel use above which its calls run in a worker. */
+const ROUTE_SMOOTHING = 0.3
+/** Bound on the remembered fuel use of zome functions. */
+const MAX_ROUTES = 8192
 
 /** One live instance of a zome. */
 interface Instance {
   readonly key: string
-  readonly plugin: WasmPlugin
+  /** Local (this thread), or in a guest worker (`ribosome.workers`). */
+  readonly plugin: WasmPlugin | RemotePlugin
   /** The context of the call running in it (host functions read it). */
   current: HostCallContext | undefined
   /** `performance.now()` when it was last released. */
@@ -144,6 +167,14 @@ export const makeRibosome = Effect.gen(function* () {
   const maxIdle = config.ribosome.instance_cache_size
   const idleMs = config.ribosome.instance_idle_ms
   const memoryCap = config.ribosome.instance_memory_mb * 1024 * 1024
+  const minWorkerFuel = config.ribosome.worker_min_fuel
+  const workerScript = yield* GuestWorkerScript
+  const pool = config.ribosome.workers === 0 ? undefined : yield* Effect.acquireRelease(
+    Effect.sync(() => new WorkerPool({ size: config.ribosome.workers, url: workerScript })),
+    (pool) => Effect.sync(() => pool.close()),
+  )
+  /** Smoothed fuel use per cell, zome and function: heavy functions run in workers. */
+  const routes = new Map<string, number>()
 
   /** Idle instances per cell and zome, most recently used last. */
   const idle = new Map<string, Array<Instance>>()
@@ -269,7 +300,9 @@ export const makeRibosome = Effect.gen(function* () {
 
   const forget = (instance: Instance) => {
     idleLru.delete(instance)
-    live.delete(instance)
+    if (live.delete(instance) && !(instance.plugin instanceof WasmPlugin)) {
+      instance.plugin.dispose()
+    }
     const list = idle.get(instance.key)
     if (list === undefined) return
     const at = list.indexOf(instance)
@@ -304,12 +337,21 @@ export const makeRibosome = Effect.gen(function* () {
     }
   }
 
-  const acquire = (ctx: HostCallContext): Effect.Effect<Instance | GuestOutcome> =>
+  const acquire = (
+    ctx: HostCallContext,
+    cellKey: string,
+    remote: boolean,
+  ): Effect.Effect<Instance | GuestOutcome> =>
     Effect.suspend(() => {
       const synchronous = ctx.synchronous === true
-      const key = `${cellKeyOf(ctx)}/${ctx.zome.name}${synchronous ? "#sync" : ""}`
+      const key = `${cellKey}/${ctx.zome.name}${synchronous ? "#sync" : remote ? "@worker" : ""}`
       const list = idle.get(key)
-      const warm = list?.pop()
+      let warm = list?.pop()
+      // An idle instance whose worker died is poisoned: drop it and take the next one.
+      while (warm !== undefined && warm.plugin.poisoned) {
+        evict(warm)
+        warm = list?.pop()
+      }
       if (warm !== undefined) {
         if (list!.length === 0) idle.delete(key)
         idleLru.delete(warm)
@@ -336,6 +378,8 @@ export const makeRibosome = Effect.gen(function* () {
         }
         const result = synchronous
           ? WasmPlugin.createSync(module, info, options)
+          : remote && pool !== undefined
+          ? yield* Effect.promise(() => pool.create(cellKey, module, info, options))
           : yield* Effect.promise(() => WasmPlugin.create(module, info, options))
         if (result._tag !== "Created") {
           return {
@@ -381,6 +425,27 @@ export const makeRibosome = Effect.gen(function* () {
     ),
   )
 
+  /** Remembers how much fuel a call of `route` used (smoothed), for {@link inWorker}. */
+  const record = (route: string, result: CallResult) => {
+    if (pool === undefined || !("fuelUsed" in result)) return
+    if (result._tag === "Trap" && result.kind === "worker_died") return
+    const used = Number(result.fuelUsed)
+    const before = routes.get(route)
+    if (before === undefined && routes.size >= MAX_ROUTES) routes.clear()
+    routes.set(
+      route,
+      before === undefined ? used : before + (used - before) * ROUTE_SMOOTHING,
+    )
+  }
+
+  /** True when a call of `route` runs in a worker: its recent calls were heavy. */
+  const inWorker = (route: string): boolean => {
+    if (pool === undefined) return false
+    if (minWorkerFuel === 0) return true
+    const used = routes.get(route)
+    return used !== undefined && used >= minWorkerFuel
+  }
+
   const call = (
     ctx: HostCallContext,
     fn: string,
@@ -388,23 +453,28 @@ export const makeRibosome = Effect.gen(function* () {
     fuel: bigint = defaultFuel,
   ): Effect.Effect<GuestOutcome> =>
     Effect.gen(function* () {
-      const acquired = yield* acquire(ctx)
+      const cellKey = cellKeyOf(ctx)
+      const synchronous = ctx.synchronous === true
+      const route = `${cellKey}/${ctx.zome.name}/${fn}`
+      const acquired = yield* acquire(ctx, cellKey, !synchronous && inWorker(route))
       if (!("plugin" in acquired)) return acquired
       const instance = acquired
       const deadline = ctx.deadline ?? performance.now() + timeoutMs
       instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
       const limits = { fuel, deadline }
-      if (ctx.synchronous === true) {
+      const plugin = instance.plugin
+      if (synchronous && plugin instanceof WasmPlugin) {
         try {
-          return outcomeOf(ctx, fn, instance.plugin.callSync(fn, input, limits), fuel)
+          return outcomeOf(ctx, fn, plugin.callSync(fn, input, limits), fuel)
         } finally {
           release(instance)
         }
       }
       // Released when the guest has really stopped, even if this fiber is interrupted first.
       const result = yield* Effect.promise(() =>
-        instance.plugin.call(fn, input, limits).finally(() => release(instance))
+        plugin.call(fn, input, limits).finally(() => release(instance))
       )
+      record(route, result)
       return outcomeOf(ctx, fn, result, fuel)
     })
 
@@ -464,6 +534,10 @@ export const makeRibosome = Effect.gen(function* () {
     deadlineFromNow: () => performance.now() + timeoutMs,
     exports: (zome, fn) => zome.exports.includes(fn) && !fn.startsWith("__"),
     evictCell: (cellKey) => {
+      pool?.forgetCell(cellKey)
+      for (const route of [...routes.keys()]) {
+        if (route.startsWith(`${cellKey}/`)) routes.delete(route)
+      }
       for (const instance of [...live]) {
         if (!instance.key.startsWith(`${cellKey}/`)) continue
         if (instance.current === undefined) evict(instance)
@@ -477,6 +551,7 @@ export const makeRibosome = Effect.gen(function* () {
       memoryBytes: memoryBytes(),
       created,
       evicted,
+      workers: pool?.stats(),
     }),
   })
 })
@@ -522,6 +597,8 @@ function describeTrap(
       return `${where} allocated more kernel memory than allowed (ribosome.max_kernel_mb): ${message}`
     case "stack_overflow":
       return `${where} overflowed the call stack (unbounded recursion?)`
+    case "worker_died":
+      return `${where} did not complete: ${message} (ribosome.workers); nothing it wrote was committed`
     default:
       return `${where} trapped: ${message}`
   }

@@ -18,7 +18,7 @@ import { type AnyHostFn, ANYWHERE, defineHostFn } from "../../core/ribosome/host
 import { HostFns, hostFnsByName } from "../../core/ribosome/host_fn/registry.ts"
 import { Ribosome } from "../../core/ribosome/ribosome.ts"
 import { Store } from "../../core/store/mod.ts"
-import { callZome, callZomeError, installApp, packed } from "../support/conductor.ts"
+import { callZome, callZomeError, installApp, packed, testConfig } from "../support/conductor.ts"
 
 /** A conductor whose registry also has `test_wait_1`, which runs `wait()`. */
 function makeEngineConductor(config: string, wait: () => Promise<void>) {
@@ -34,7 +34,7 @@ function makeEngineConductor(config: string, wait: () => Promise<void>) {
   ])
   const layer = conductorServices({ store: Store.layerMemory, keystore: Keystore.layerTest() })
     .pipe(
-      Layer.provideMerge(ConductorConfig.fromYaml(config)),
+      Layer.provideMerge(ConductorConfig.fromYaml(testConfig(config))),
       Layer.provideMerge(Layer.succeed(HostFns, hostFns)),
     )
   return ManagedRuntime.make(layer)

@@ -6,6 +6,7 @@
  * @module
  */
 import { Effect, Fiber, Layer, ManagedRuntime, PubSub } from "effect"
+import { parse, stringify } from "yaml"
 import { packDirectory } from "../../core/bundle/mod.ts"
 import { decode, encode } from "../../core/codec/mod.ts"
 import { conductorServices } from "../../core/conductor/conductor_layer.ts"
@@ -42,9 +43,22 @@ export interface TestConductorOptions {
   readonly file?: string
 }
 
+/**
+ * A test's config YAML, in worker mode when `CONDUCTOR_TEST_WORKERS=n` is set: the same tests
+ * then run every guest call that may wait in one of `n` guest workers (`ribosome.workers: n`,
+ * `ribosome.worker_min_fuel: 0`), so a suite checks both engines.
+ */
+export function testConfig(yaml: string): string {
+  const workers = Deno.env.get("CONDUCTOR_TEST_WORKERS")
+  if (workers === undefined || workers === "") return yaml
+  const config = (parse(yaml) ?? {}) as Record<string, Record<string, unknown> | undefined>
+  config["ribosome"] = { ...config["ribosome"], workers: Number(workers), worker_min_fuel: 0 }
+  return stringify(config)
+}
+
 /** A running test conductor. */
 export function makeConductor(options: TestConductorOptions = {}) {
-  const config = ConductorConfig.fromYaml(options.config ?? "log: {level: warn}\n")
+  const config = ConductorConfig.fromYaml(testConfig(options.config ?? "log: {level: warn}\n"))
   const store = options.file === undefined ? Store.layerMemory : Store.layerAt(options.file)
   const layer = conductorServices({ store, keystore: Keystore.layerTest() }).pipe(
     Layer.provideMerge(config),

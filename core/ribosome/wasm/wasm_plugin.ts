@@ -164,6 +164,11 @@ export type TrapKind =
    * trapped while this call was running (its output is not trusted).
    */
   | "poisoned"
+  /**
+   * The worker thread running the instance died or stopped answering (`ribosome.workers`): the
+   * call did not complete and nothing it wrote was committed.
+   */
+  | "worker_died"
 
 /** The guest returned normally with no error: `output` is what it passed to `output_set`. */
 export interface CallOk {
