@@ -15,8 +15,6 @@
  * @module
  */
 import { Effect } from "effect"
-import { constants as bufferConstants } from "node:buffer"
-import * as zlib from "node:zlib"
 import {
   BundleCorrupt,
   bundleError,
@@ -35,6 +33,7 @@ import {
   roleResourceId,
   zomeResourceId,
 } from "./manifest.ts"
+import { inflateGzip } from "./inflate.ts"
 import { decodeOrdered, encodeOrdered, Msg, type MsgValue } from "./ordered_msgpack.ts"
 
 /** Default cap on decompressed bytes per unpack (the nested `.dna` files of a `.happ` included). */
@@ -80,8 +79,6 @@ export interface AppBundle extends AppBundleInput {
   /** The unpacked DNA of each resource id. */
   readonly dnas: ReadonlyMap<string, DnaBundle>
 }
-
-const MAX_BUFFER_LENGTH = bufferConstants.MAX_LENGTH
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d] as const
 
@@ -139,60 +136,45 @@ function gzipHeaderLength(bytes: Uint8Array): number | string {
   return pos > bytes.length ? "truncated gzip header" : pos
 }
 
-interface InflateInfo {
-  readonly buffer: Uint8Array
-  readonly engine: { readonly bytesWritten: number }
-}
-
-function isInflateInfo(value: unknown): value is InflateInfo {
-  if (typeof value !== "object" || value === null) return false
-  const { buffer, engine } = value as { buffer?: unknown; engine?: { bytesWritten?: unknown } }
-  return buffer instanceof Uint8Array && typeof engine?.bytesWritten === "number"
-}
-
 /**
- * Decompresses exactly one gzip member with a cap on the output. The deflate stream is
- * inflated raw so that its end is known: the 8-byte trailer must follow it directly, match the
- * output's CRC-32 and size, and end the input.
+ * Decompresses exactly one gzip member with a cap on the output, off the event loop's critical
+ * path (inflate.ts): the header is parsed strictly here, the runtime checks the trailer (CRC-32
+ * and size) and that nothing follows the member.
  */
 const gunzip = Effect.fn("Bundle.gunzip")(
   function* (bytes: Uint8Array, file: string, limit: number) {
     const corrupt = (detail: string) => bundleError(new BundleCorrupt({ file, detail }))
     const header = gzipHeaderLength(bytes)
     if (typeof header === "string") return yield* corrupt(header)
-    // zlib wants 1 ≤ maxOutputLength ≤ the largest Buffer; a spent budget is already too large.
+    if (header + 8 > bytes.length) return yield* corrupt("truncated gzip trailer")
+    // A spent budget is already too large.
     if (!(limit >= 1)) {
       return yield* bundleError(new BundleTooLarge({ file, limit: Math.max(0, limit) }))
     }
-    const maxOutputLength = Math.min(limit, MAX_BUFFER_LENGTH)
-    const result = yield* Effect.try({
-      try: () =>
-        zlib.inflateRawSync(bytes.subarray(header), { maxOutputLength, info: true }) as unknown,
-      catch: (cause) =>
-        (cause as { code?: unknown } | null)?.code === "ERR_BUFFER_TOO_LARGE"
-          ? bundleError(new BundleTooLarge({ file, limit }))
-          : corrupt(`bad gzip data: ${cause instanceof Error ? cause.message : String(cause)}`),
-    })
-    if (!isInflateInfo(result)) return yield* corrupt("zlib returned an unexpected result")
-    const output = new Uint8Array(
-      result.buffer.buffer,
-      result.buffer.byteOffset,
-      result.buffer.byteLength,
-    )
-    const trailerAt = header + result.engine.bytesWritten
-    if (trailerAt + 8 > bytes.length) return yield* corrupt("truncated gzip trailer")
-    const trailer = new DataView(bytes.buffer, bytes.byteOffset + trailerAt, 8)
-    if (trailer.getUint32(0, true) !== zlib.crc32(output) >>> 0) {
-      return yield* corrupt("gzip CRC-32 mismatch")
-    }
-    if (trailer.getUint32(4, true) !== output.length % 2 ** 32) {
-      return yield* corrupt("gzip size mismatch")
-    }
-    const rest = bytes.length - trailerAt - 8
-    if (rest > 0) return yield* corrupt(`${rest} bytes of trailing data after the gzip stream`)
-    return output
+    const result = yield* Effect.promise(() => inflateGzip(bytes, limit))
+    if (result._tag === "TooLarge") return yield* bundleError(new BundleTooLarge({ file, limit }))
+    if (result._tag === "Corrupt") return yield* corrupt(corruptDetail(result, bytes))
+    return result.output
   },
 )
+
+/** The runtime's reason for refusing a gzip stream, in this module's words. */
+function corruptDetail(
+  result: { readonly detail: string; readonly output: Uint8Array },
+  bytes: Uint8Array,
+): string {
+  if (result.detail.includes("failed to write whole buffer")) {
+    return "trailing data after the gzip stream (a second member or other bytes)"
+  }
+  if (result.detail.includes("checksum")) {
+    // The runtime checks CRC-32 and size together; the size says which one it was.
+    const size = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4)
+    return size.getUint32(0, true) === result.output.length % 2 ** 32
+      ? "gzip CRC-32 mismatch"
+      : "gzip size mismatch or truncated stream"
+  }
+  return `bad gzip data: ${result.detail}`
+}
 
 // ---------------------------------------------------------------------------------------------
 // container
@@ -243,18 +225,20 @@ const decodeContainer = Effect.fn("Bundle.decodeContainer")(
   },
 )
 
-function encodeContainer(
-  manifest: MsgValue,
-  resources: ReadonlyMap<string, Uint8Array>,
-): Uint8Array {
-  const entries = [...resources.entries()].sort(([a], [b]) => compareResourceIds(a, b))
-  const container = Msg.record([
-    ["manifest", manifest],
-    ["resources", Msg.map(entries.map(([id, bytes]) => [Msg.str(id), Msg.bin(bytes)] as const))],
-  ])
-  // A plain copy: zlib hands out Node Buffers, possibly views into a shared pool.
-  return new Uint8Array(zlib.gzipSync(encodeOrdered(container)))
-}
+/**
+ * The gzip of the container. `node:zlib` (the same bytes as before)
+ * is loaded on the first pack only: a conductor that only runs never pays for it at start-up.
+ */
+const encodeContainer = (manifest: MsgValue, resources: ReadonlyMap<string, Uint8Array>) =>
+  Effect.map(Effect.promise(() => import("node:zlib")), (zlib) => {
+    const entries = [...resources.entries()].sort(([a], [b]) => compareResourceIds(a, b))
+    const container = Msg.record([
+      ["manifest", manifest],
+      ["resources", Msg.map(entries.map(([id, bytes]) => [Msg.str(id), Msg.bin(bytes)] as const))],
+    ])
+    // A plain copy: zlib hands out Node Buffers, possibly views into a shared pool.
+    return new Uint8Array(zlib.gzipSync(encodeOrdered(container)))
+  })
 
 /** Checks that the resources are exactly the ones the manifest names (order: missing, unused). */
 const checkResourceSet = Effect.fn("Bundle.checkResourceSet")(function* (
@@ -389,7 +373,7 @@ export const packDna = Effect.fn("Bundle.packDna")(
     // Decoding what we are about to write re-runs every manifest rule on hand-built manifests.
     yield* decodeDnaManifestMsg(msg, `${file} (manifest)`)
     yield* checkDnaResources(file, manifest, bundle.resources)
-    return encodeContainer(msg, bundle.resources)
+    return yield* encodeContainer(msg, bundle.resources)
   },
 )
 
@@ -411,6 +395,6 @@ export const packHapp = Effect.fn("Bundle.packHapp")(
     for (const [id, dnaBytes] of bundle.resources) {
       yield* unpackDnaWithin(dnaBytes, `${file}!${id}`, DEFAULT_MAX_DECOMPRESSED_BYTES)
     }
-    return encodeContainer(msg, bundle.resources)
+    return yield* encodeContainer(msg, bundle.resources)
   },
 )
