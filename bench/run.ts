@@ -115,6 +115,7 @@ const BENCHMARKS: ReadonlyArray<
   { key: "process", args: ["bench/process_bench.ts"] },
   { key: "websocket", args: ["bench/websocket_bench.ts", "--runs", "5"] },
   { key: "receptors", args: ["bench/receptors_bench.ts"] },
+  { key: "wasm_receptor", args: ["bench/wasm_receptor_bench.ts"] },
   { key: "forum", args: ["bench/forum_bench.ts"] },
   { key: "soak", args: ["bench/soak_bench.ts"], optIn: true },
   { key: "robustness", args: ["bench/robustness_bench.ts"] },
