@@ -55,7 +55,7 @@ export const HostFnPluginManifest = Schema.Struct({
     deterministic: Schema.Boolean,
     contexts: Schema.Array(
       Schema.Literals(["zome_call", "init", "post_commit", "validate", "genesis_self_check"]),
-    ).check(Schema.isMinLength(1)),
+    ).check(Schema.isMinLength(1), Schema.isMaxLength(8)),
   })).check(Schema.isMinLength(1), Schema.isMaxLength(256)),
 })
 export type HostFnPluginManifest = typeof HostFnPluginManifest.Type

@@ -80,7 +80,15 @@ export function toJson(value: unknown, depth = 0): Schema.Json {
   if (Array.isArray(value)) return value.map((v) => toJson(v, depth + 1))
   if (typeof value === "object") {
     const out: Record<string, Schema.Json> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = toJson(v, depth + 1)
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty: a "__proto__" key stays a key instead of replacing the prototype.
+      Object.defineProperty(out, k, {
+        value: toJson(v, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
     return out
   }
   throw new Error(`a ${typeof value} has no JSON form`)

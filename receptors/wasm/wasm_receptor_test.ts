@@ -145,6 +145,8 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
   await Deno.mkdir(path.join(dir, "files"))
   await Deno.writeTextFile(path.join(dir, "files", "in.txt"), "inside")
   await Deno.writeTextFile(path.join(dir, "secret.txt"), "outside")
+  // A link inside the allowed folder to a file outside it that does not exist yet.
+  await Deno.symlink(path.join(dir, "made.txt"), path.join(dir, "files", "link.txt"))
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },
     (request) => new Response(`you asked for ${new URL(request.url).pathname}`),
@@ -167,7 +169,9 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
         const absolute = yield* failure(r, "read", { path: path.join(dir, "secret.txt") })
         yield* call(r, "write", { path: "out.txt", text: "written" })
         const escapeWrite = yield* failure(r, "write", { path: "../evil.txt", text: "x" })
-        return { fetched, other, read, escape, absolute, escapeWrite }
+        const dangling = yield* failure(r, "write", { path: "link.txt", text: "x" })
+        const proto = yield* failure(r, "echo", JSON.parse('{"__proto__": {"x": 1}, "a": 1}'))
+        return { fetched, other, read, escape, absolute, escapeWrite, dangling, proto }
       }))
     assertEquals(out.fetched, { status: 200, body: "you asked for /hello" })
     assert(out.other.detail.includes("not in allowed_hosts"), out.other.detail)
@@ -175,6 +179,11 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
     assert(out.escape.detail.includes("outside the allowed paths"), out.escape.detail)
     assert(out.absolute.detail.includes("outside the allowed paths"), out.absolute.detail)
     assert(out.escapeWrite.detail.includes("outside the allowed paths"), out.escapeWrite.detail)
+    assert(out.dangling.detail.includes("dangling link"), out.dangling.detail)
+    assertEquals(await Deno.stat(path.join(dir, "made.txt")).then(() => true, () => false), false)
+    // The conductor's msgpack check refuses a `__proto__` key in what a guest answers.
+    assertEquals(out.proto.reason, "Failed")
+    assert(out.proto.detail.includes("__proto__"), out.proto.detail)
     assertEquals(await Deno.readTextFile(path.join(dir, "files", "out.txt")), "written")
     assertEquals(await Deno.stat(path.join(dir, "evil.txt")).then(() => true, () => false), false)
   } finally {
