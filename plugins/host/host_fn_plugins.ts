@@ -211,6 +211,9 @@ export function loadHostFnPlugin(
               if (result._tag === "Trap") {
                 return Effect.fail(new HostFnError({ kind: "internal", detail: result.message }))
               }
+              if (result._tag === "TooLarge" || result._tag === "Busy") {
+                return Effect.fail(new HostFnError({ kind: "limit", detail: result.message }))
+              }
               const output = decodePluginOutput(result.output)
               return "problem" in output
                 ? Effect.fail(

@@ -183,6 +183,12 @@ export function startWasmReceptor(config: WasmReceptorConfig, env: ReceptorEnv) 
       Effect.gen(function* () {
         const result = yield* Effect.promise(() => pool.call(name, encode(input)))
         if (result._tag === "Trap") return yield* Effect.fail(fail(name, "Trapped", result.message))
+        if (result._tag === "TooLarge") {
+          return yield* Effect.fail(fail(name, "TooLarge", result.message))
+        }
+        if (result._tag === "Busy") {
+          return yield* Effect.fail(fail(name, "LimitReached", result.message))
+        }
         if (result._tag === "GuestError") {
           const match = /^([A-Za-z]+): ([\s\S]*)$/.exec(result.message)
           const reason = match?.[1] as ReceptorErrorReason | undefined

@@ -100,6 +100,7 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
       const spin = yield* failure(r, "spin", {})
       const grow = yield* failure(r, "grow", {})
       const refused = yield* failure(r, "fail", {})
+      const big = yield* failure(r, "echo", "x".repeat(2 ** 20))
       // Concurrent calls: one traps, the others answer.
       const together = yield* Effect.all([
         Effect.flip(call(r, "trap", {})),
@@ -107,7 +108,7 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
         call(r, "echo", 2),
       ], { concurrency: "unbounded" })
       const health = yield* r.health
-      return { trap, echo1, spin, grow, refused, together, health }
+      return { trap, echo1, spin, grow, refused, big, together, health }
     }))
   assertEquals([outcome.trap.reason, outcome.echo1], ["Trapped", { hello: [1, "two"] }])
   assert(outcome.trap.detail.includes("trapped"), outcome.trap.detail)
@@ -116,6 +117,8 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
   // AssemblyScript's allocator executes `unreachable` when memory cannot grow past the cap.
   assertEquals(outcome.grow.reason, "Trapped")
   assertEquals([outcome.refused.reason, outcome.refused.detail], ["NotFound", "nothing here"])
+  assertEquals(outcome.big.reason, "TooLarge")
+  assert(outcome.big.detail.includes("limits.max_input_bytes"), outcome.big.detail)
   assertEquals(outcome.together.slice(1), [1, 2])
   assertEquals((outcome.together[0] as ReceptorError).reason, "Trapped")
   assertEquals(outcome.health.info["traps"], 4)
