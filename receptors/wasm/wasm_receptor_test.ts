@@ -203,6 +203,10 @@ Deno.test("wasm receptor: bad plugins fail the start with the file and the probl
     [{ path: path.join(dir, "missing.wasm") }, "does not exist"],
     [{ path: fixture("plugin_no_describe") }, "does not export receptor_describe"],
     [{ path: fixture("plugin_wrong_abi") }, "declares abi_version 2"],
+    [
+      { path: fixture("plugin_missing_export") },
+      "it lists operation vanished but does not export a function of that name",
+    ],
     [{ path: fixture("plugin_asks_http") }, "imports kv_get_1, which needs kv: true"],
     [{ path: fixture("plugin_asks_http"), kv: true }, "imports http_request_1"],
     [{ path: fixture("plugin_math") }, "does not export receptor_describe"],
