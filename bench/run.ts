@@ -5,7 +5,8 @@
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
  * Run: `deno task bench [--only
- * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine]`. The soak benchmark is long (30 minutes by default) and runs only when asked for: `deno task bench --only
+ * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine]`. The soak
+ * benchmark is long (30 minutes by default) and runs only when asked for: `deno task bench --only
  * soak`, with its options after `--soak` (`deno task bench --only soak --soak --minutes 10`).
  *
  * @module
