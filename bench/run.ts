@@ -4,7 +4,8 @@
  * date, the machine, the command, and each result next to its goal from the issues, marked met or
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
- * Run: `deno task bench [--only core,nonce,process,websocket,receptors,forum,robustness,engine]`. The soak
+ * Run: `deno task bench [--only
+ * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine]`. The soak
  * benchmark is long (30 minutes by default) and runs only when asked for: `deno task bench --only
  * soak`, with its options after `--soak` (`deno task bench --only soak --soak --minutes 10`).
  *
@@ -115,6 +116,7 @@ const BENCHMARKS: ReadonlyArray<
   { key: "process", args: ["bench/process_bench.ts"] },
   { key: "websocket", args: ["bench/websocket_bench.ts", "--runs", "5"] },
   { key: "receptors", args: ["bench/receptors_bench.ts"] },
+  { key: "wasm_receptor", args: ["bench/wasm_receptor_bench.ts"] },
   { key: "forum", args: ["bench/forum_bench.ts"] },
   { key: "soak", args: ["bench/soak_bench.ts"], optIn: true },
   { key: "robustness", args: ["bench/robustness_bench.ts"] },

@@ -85,6 +85,7 @@ export const TARGETS: readonly Target[] = [
   plugin("plugin_wrong_abi"),
   plugin("plugin_asks_http"),
   plugin("plugin_nondet_validate"),
+  plugin("plugin_missing_export"),
   plugin("receptor_misbehave"),
   fixture("plugin_user", { allowUnknownImports: true }),
   fixture("plugin_user_integrity", { allowUnknownImports: true }),

@@ -115,4 +115,19 @@ receptors: []
 #    max_session_bytes: 268435456
 #    max_undo: 1000 # checkpoints kept per session; older ones fold into the baseline
 #    max_sessions: 1000
+#  - id: counter
+#    type: wasm # an Extism plugin (docs/abi.md §6.1); gets only the capabilities below
+#    path: plugins/counter.wasm # relative to this file
+#    kv: false # kv_*_1: a key-value namespace in <data_dir>/receptors/<id>.sqlite3
+#    allowed_hosts: [] # http_request_1 to these hosts (host, host:port, *.domain)
+#    allowed_paths: [] # file_read_1 (and file_write_1 with write: true): [{path, write}]
+#    limits: {fuel_per_call: 1000000000, call_timeout_ms: 10000, max_memory_mb: 64, instances: 4}
+
+# Host-function plugins (docs/abi.md §6.2): Extism plugins whose functions zomes import as
+# plugin:<namespace>/<name>@<version>, for the apps and DNAs granted here only.
+plugins: []
+# - id: math
+#   path: plugins/math.wasm # relative to this file
+#   grants: {apps: [my-app], dnas: []}
+#   limits: {fuel_per_call: 1000000000, call_timeout_ms: 10000, max_memory_mb: 64, instances: 4}
 `

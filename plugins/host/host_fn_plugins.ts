@@ -55,7 +55,7 @@ export const HostFnPluginManifest = Schema.Struct({
     deterministic: Schema.Boolean,
     contexts: Schema.Array(
       Schema.Literals(["zome_call", "init", "post_commit", "validate", "genesis_self_check"]),
-    ).check(Schema.isMinLength(1)),
+    ).check(Schema.isMinLength(1), Schema.isMaxLength(8)),
   })).check(Schema.isMinLength(1), Schema.isMaxLength(256)),
 })
 export type HostFnPluginManifest = typeof HostFnPluginManifest.Type
@@ -210,6 +210,9 @@ export function loadHostFnPlugin(
               }
               if (result._tag === "Trap") {
                 return Effect.fail(new HostFnError({ kind: "internal", detail: result.message }))
+              }
+              if (result._tag === "TooLarge" || result._tag === "Busy") {
+                return Effect.fail(new HostFnError({ kind: "limit", detail: result.message }))
               }
               const output = decodePluginOutput(result.output)
               return "problem" in output

@@ -103,7 +103,11 @@ export function callableExports(loaded: LoadedWasm): ReadonlySet<string> {
 export type PluginCallResult =
   | { readonly _tag: "Ok"; readonly output: Uint8Array }
   | { readonly _tag: "GuestError"; readonly message: string }
-  | { readonly _tag: "Trap"; readonly kind: TrapKind | "busy"; readonly message: string }
+  | { readonly _tag: "Trap"; readonly kind: TrapKind; readonly message: string }
+  /** The input is larger than `max_input_bytes`; the guest did not run. */
+  | { readonly _tag: "TooLarge"; readonly message: string }
+  /** Every instance stayed busy until the deadline, or the plugin is stopped. */
+  | { readonly _tag: "Busy"; readonly message: string }
 
 /** What a {@link PluginPool} has done. */
 export interface PluginPoolStats {
@@ -165,8 +169,7 @@ export class PluginPool {
     if (input.length > limits.max_input_bytes) {
       this.#failed++
       return {
-        _tag: "Trap",
-        kind: "output_limit",
+        _tag: "TooLarge",
         message:
           `${who}: the input is ${input.length} bytes, more than ${limitsPath}.max_input_bytes ${limits.max_input_bytes}`,
       }
@@ -175,7 +178,7 @@ export class PluginPool {
     const acquired = await this.#acquire(deadline)
     if (typeof acquired === "string") {
       this.#failed++
-      return { _tag: "Trap", kind: "busy", message: `${who}: ${acquired}` }
+      return { _tag: "Busy", message: `${who}: ${acquired}` }
     }
     let result: CallResult
     try {

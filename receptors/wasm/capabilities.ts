@@ -168,9 +168,13 @@ function kvFunctions(store: StoreShape, config: WasmReceptorConfig) {
     "kv_list_1": hostFunction("kv_list_1", (input) => {
       const prefix = key(input, "prefix", true) ?? ""
       const after = key(input, "after", true) ?? ""
-      const limit = Math.min(
-        Number(field<number | bigint | undefined>(input, "limit", "number", true) ?? MAX_LIST),
-        MAX_LIST,
+      // SQLite reads a negative LIMIT as "no limit": clamp to 1..MAX_LIST.
+      const limit = Math.max(
+        1,
+        Math.min(
+          Number(field<number | bigint | undefined>(input, "limit", "number", true) ?? MAX_LIST),
+          MAX_LIST,
+        ),
       )
       const rows = list.all(after, prefix, prefix, limit + 1) as unknown as Array<{ key: string }>
       const more = rows.length > limit
@@ -297,13 +301,22 @@ function resolveAllowed(
     try {
       return fs.realpathSync(p)
     } catch {
+      // A dangling symbolic link would be followed by a write: refuse it.
+      let dangling = false
+      try {
+        dangling = fs.lstatSync(p).isSymbolicLink()
+      } catch {
+        // The file does not exist yet: its folder decides.
+      }
+      if (dangling) throw new CapabilityError("denied", `${guestPath} is a dangling link`)
       return fs.realpathSync(path.dirname(p)) + path.sep + path.basename(p)
     }
   }
   let actual: string
   try {
     actual = real(wanted)
-  } catch {
+  } catch (error) {
+    if (error instanceof CapabilityError) throw error
     throw new CapabilityError("not_found", `${guestPath} does not exist`)
   }
   for (const root of roots) {

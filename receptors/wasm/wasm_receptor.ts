@@ -80,7 +80,15 @@ export function toJson(value: unknown, depth = 0): Schema.Json {
   if (Array.isArray(value)) return value.map((v) => toJson(v, depth + 1))
   if (typeof value === "object") {
     const out: Record<string, Schema.Json> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = toJson(v, depth + 1)
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty: a "__proto__" key stays a key instead of replacing the prototype.
+      Object.defineProperty(out, k, {
+        value: toJson(v, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
     return out
   }
   throw new Error(`a ${typeof value} has no JSON form`)
@@ -175,6 +183,12 @@ export function startWasmReceptor(config: WasmReceptorConfig, env: ReceptorEnv) 
       Effect.gen(function* () {
         const result = yield* Effect.promise(() => pool.call(name, encode(input)))
         if (result._tag === "Trap") return yield* Effect.fail(fail(name, "Trapped", result.message))
+        if (result._tag === "TooLarge") {
+          return yield* Effect.fail(fail(name, "TooLarge", result.message))
+        }
+        if (result._tag === "Busy") {
+          return yield* Effect.fail(fail(name, "LimitReached", result.message))
+        }
         if (result._tag === "GuestError") {
           const match = /^([A-Za-z]+): ([\s\S]*)$/.exec(result.message)
           const reason = match?.[1] as ReceptorErrorReason | undefined

@@ -100,6 +100,7 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
       const spin = yield* failure(r, "spin", {})
       const grow = yield* failure(r, "grow", {})
       const refused = yield* failure(r, "fail", {})
+      const big = yield* failure(r, "echo", "x".repeat(2 ** 20))
       // Concurrent calls: one traps, the others answer.
       const together = yield* Effect.all([
         Effect.flip(call(r, "trap", {})),
@@ -107,7 +108,7 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
         call(r, "echo", 2),
       ], { concurrency: "unbounded" })
       const health = yield* r.health
-      return { trap, echo1, spin, grow, refused, together, health }
+      return { trap, echo1, spin, grow, refused, big, together, health }
     }))
   assertEquals([outcome.trap.reason, outcome.echo1], ["Trapped", { hello: [1, "two"] }])
   assert(outcome.trap.detail.includes("trapped"), outcome.trap.detail)
@@ -116,6 +117,8 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
   // AssemblyScript's allocator executes `unreachable` when memory cannot grow past the cap.
   assertEquals(outcome.grow.reason, "Trapped")
   assertEquals([outcome.refused.reason, outcome.refused.detail], ["NotFound", "nothing here"])
+  assertEquals(outcome.big.reason, "TooLarge")
+  assert(outcome.big.detail.includes("limits.max_input_bytes"), outcome.big.detail)
   assertEquals(outcome.together.slice(1), [1, 2])
   assertEquals((outcome.together[0] as ReceptorError).reason, "Trapped")
   assertEquals(outcome.health.info["traps"], 4)
@@ -145,6 +148,8 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
   await Deno.mkdir(path.join(dir, "files"))
   await Deno.writeTextFile(path.join(dir, "files", "in.txt"), "inside")
   await Deno.writeTextFile(path.join(dir, "secret.txt"), "outside")
+  // A link inside the allowed folder to a file outside it that does not exist yet.
+  await Deno.symlink(path.join(dir, "made.txt"), path.join(dir, "files", "link.txt"))
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },
     (request) => new Response(`you asked for ${new URL(request.url).pathname}`),
@@ -167,7 +172,9 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
         const absolute = yield* failure(r, "read", { path: path.join(dir, "secret.txt") })
         yield* call(r, "write", { path: "out.txt", text: "written" })
         const escapeWrite = yield* failure(r, "write", { path: "../evil.txt", text: "x" })
-        return { fetched, other, read, escape, absolute, escapeWrite }
+        const dangling = yield* failure(r, "write", { path: "link.txt", text: "x" })
+        const proto = yield* failure(r, "echo", JSON.parse('{"__proto__": {"x": 1}, "a": 1}'))
+        return { fetched, other, read, escape, absolute, escapeWrite, dangling, proto }
       }))
     assertEquals(out.fetched, { status: 200, body: "you asked for /hello" })
     assert(out.other.detail.includes("not in allowed_hosts"), out.other.detail)
@@ -175,6 +182,11 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
     assert(out.escape.detail.includes("outside the allowed paths"), out.escape.detail)
     assert(out.absolute.detail.includes("outside the allowed paths"), out.absolute.detail)
     assert(out.escapeWrite.detail.includes("outside the allowed paths"), out.escapeWrite.detail)
+    assert(out.dangling.detail.includes("dangling link"), out.dangling.detail)
+    assertEquals(await Deno.stat(path.join(dir, "made.txt")).then(() => true, () => false), false)
+    // The conductor's msgpack check refuses a `__proto__` key in what a guest answers.
+    assertEquals(out.proto.reason, "Failed")
+    assert(out.proto.detail.includes("__proto__"), out.proto.detail)
     assertEquals(await Deno.readTextFile(path.join(dir, "files", "out.txt")), "written")
     assertEquals(await Deno.stat(path.join(dir, "evil.txt")).then(() => true, () => false), false)
   } finally {
@@ -191,6 +203,10 @@ Deno.test("wasm receptor: bad plugins fail the start with the file and the probl
     [{ path: path.join(dir, "missing.wasm") }, "does not exist"],
     [{ path: fixture("plugin_no_describe") }, "does not export receptor_describe"],
     [{ path: fixture("plugin_wrong_abi") }, "declares abi_version 2"],
+    [
+      { path: fixture("plugin_missing_export") },
+      "it lists operation vanished but does not export a function of that name",
+    ],
     [{ path: fixture("plugin_asks_http") }, "imports kv_get_1, which needs kv: true"],
     [{ path: fixture("plugin_asks_http"), kv: true }, "imports http_request_1"],
     [{ path: fixture("plugin_math") }, "does not export receptor_describe"],

@@ -122,6 +122,11 @@ Deno.test("host-function plugins: bad plugins fail the start naming the plugin, 
     [plugin("none", fixture("plugin_no_describe")), "none", "does not export plugin_describe"],
     [plugin("future", fixture("plugin_wrong_abi")), "future", "declares abi_version 2"],
     [
+      plugin("gone", fixture("plugin_missing_export")),
+      "gone",
+      "it declares plugin:gone/vanished@1 but does not export vanished_1",
+    ],
+    [
       plugin("greedy", fixture("plugin_asks_http")),
       "greedy",
       "it imports the host function kv_get_1, which plugins of this kind cannot use",
