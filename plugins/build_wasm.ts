@@ -70,6 +70,7 @@ export const TARGETS: readonly Target[] = [
   fixture("wait", { allowUnknownImports: true }),
   fixture("receptor_caller_integrity"),
   fixture("receptor_caller"),
+  fixture("receptor_bench", { allowUnknownImports: true }),
   fixture("big_memory", { flags: ["--initialMemory", "4200"] }),
 ]
 
