@@ -35,10 +35,12 @@ export const receptorCall = defineHostFn({
   fuel: WRITE_FUEL,
   // Untraced generator: Effect.gen costs more per call than the rest of this path.
   run: Effect.fnUntraced(function* (ctx, input) {
+    // Synchronous calls (install-time callbacks) cannot wait; none is in CALLS today, but a
+    // receptor that waits would trap such a guest instead of answering it.
     if (ctx.synchronous === true) {
       return yield* new HostFnError({
         kind: "denied",
-        detail: `${NAME} is not allowed in a ${ctx.kind} callback run during install`,
+        detail: `${NAME} is not allowed in a call that may not wait (${ctx.kind} during install)`,
       })
     }
     if ((input.receptor === undefined) === (input.type === undefined)) {
