@@ -154,13 +154,23 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
           port = usable !== undefined ? usable.port as number : ((yield* admin.request(
             "attach_app_interface",
             { port: null, "allowed_origins": config.origin, "installed_app_id": config.app_id },
-          )) as { port: number }).port
+          )) as { port?: unknown } | null)?.port as number
         }
-        const { token } = (yield* admin.request("issue_app_authentication_token", {
+        if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+          return yield* fail("connect", "Remote", `the app interface port is not a port: ${port}`)
+        }
+        const issued = (yield* admin.request("issue_app_authentication_token", {
           "installed_app_id": config.app_id,
           "expiry_seconds": 30,
           "single_use": true,
-        })) as { token: ReadonlyArray<number> }
+        })) as { token?: unknown } | null
+        const token = issued?.token
+        if (
+          !Array.isArray(token) || token.length > 1024 ||
+          !token.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)
+        ) {
+          return yield* fail("connect", "Remote", "issue_app_authentication_token gave no token")
+        }
         const appUrl = `${adminUrl.protocol}//${adminUrl.hostname}:${port}`
         const app = yield* connectWire(appUrl, wire)
         yield* app.authenticate(token)
@@ -169,42 +179,63 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
       }).pipe(Scope.provide(scope))
 
     /**
-     * Opens a link within `connect_timeout_ms`. Opening a websocket cannot be interrupted, so a
-     * slow one is left to finish in the background and closed then: the caller is not held.
+     * The connection attempt in progress. Opening a websocket cannot be interrupted, so an attempt
+     * that outlives `connect_timeout_ms` keeps running detached; the next call waits for that
+     * same attempt (and takes its link if it succeeded late) instead of starting another, so a
+     * peer that never answers costs one pending socket, not one per call.
      */
+    let attempt:
+      | { readonly fiber: Fiber.Fiber<Link, ConductorClientError | ReceptorError> }
+      | undefined
+    yield* Effect.addFinalizer(() => {
+      const pending = attempt
+      if (pending === undefined) return Effect.void
+      attempt = undefined
+      // Detached: the attempt may still be waiting for the peer; its link is closed when it ends.
+      return Effect.asVoid(Effect.forkDetach(
+        Fiber.await(pending.fiber).pipe(
+          Effect.flatMap((exit) => Exit.isSuccess(exit) ? closeLink(exit.value) : Effect.void),
+        ),
+      ))
+    })
+
+    /** Opens a link within `connect_timeout_ms`, or joins the attempt already running. */
     const connect = Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      // Detached on purpose: it must be able to outlive this call when the connect times out.
-      const fiber = yield* Effect.forkDetach(open(scope))
-      const exit = yield* Fiber.await(fiber).pipe(
+      let current = attempt
+      if (current === undefined) {
+        const scope = yield* Scope.make()
+        // Detached on purpose: it must be able to outlive this call when the connect times out.
+        const fiber = yield* Effect.forkDetach(
+          open(scope).pipe(
+            Effect.flatMap((opened) =>
+              opened.cells.size > 0 ? Effect.succeed(opened) : Effect.fail(fail(
+                "connect",
+                "NotFound",
+                `app "${config.app_id}" is not installed (or has no cells) on ${config.admin_url}`,
+              ))
+            ),
+            Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)),
+          ),
+        )
+        current = attempt = { fiber }
+      }
+      const exit = yield* Fiber.await(current.fiber).pipe(
         Effect.timeoutOption(Duration.millis(config.connect_timeout_ms)),
       )
       if (Option.isNone(exit)) {
-        yield* Effect.forkDetach(
-          Fiber.await(fiber).pipe(Effect.andThen(Scope.close(scope, Exit.void))),
-        )
         return yield* fail(
           "connect",
           "Timeout",
           `${config.admin_url}: no connection within ${config.connect_timeout_ms} ms (connect_timeout_ms)`,
         )
       }
-      if (Exit.isFailure(exit.value)) {
-        yield* Scope.close(scope, Exit.void)
-        const error = Exit.findErrorOption(exit.value)
-        if (Option.isSome(error)) return yield* fromClient("connect")(error.value)
-        return yield* Effect.die(exit.value.cause)
-      }
-      const opened = exit.value.value
-      if (opened.cells.size === 0) {
-        yield* Scope.close(scope, Exit.void)
-        return yield* fail(
-          "connect",
-          "NotFound",
-          `app "${config.app_id}" is not installed (or has no cells) on ${config.admin_url}`,
-        )
-      }
-      return opened
+      if (attempt === current) attempt = undefined
+      if (Exit.isSuccess(exit.value)) return exit.value.value
+      const error = Exit.findErrorOption(exit.value)
+      if (Option.isNone(error)) return yield* Effect.die(exit.value.cause)
+      return yield* (error.value._tag === "ReceptorError"
+        ? Effect.fail(error.value)
+        : fromClient("connect")(error.value))
     })
 
     /** The open link, reopened when its sockets closed. */

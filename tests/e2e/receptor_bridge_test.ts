@@ -17,7 +17,7 @@ import {
   packed,
   type TestConductor,
 } from "../support/conductor.ts"
-import { cleanup, step } from "../support/timeout.ts"
+import { cleanup, step, waitFor } from "../support/timeout.ts"
 import {
   ADMIN_ORIGIN,
   closeClient,
@@ -183,6 +183,12 @@ receptors:
         const silentAnswer = await receptorCall(conductor, "silent", "app_info", {})
         assertEquals(silentAnswer.reason, "Timeout", JSON.stringify(silentAnswer))
         assert(silentAnswer.detail?.includes("connect_timeout_ms"), silentAnswer.detail)
+        // Later calls wait for the attempt still pending: one socket, not one per call.
+        for (let i = 0; i < 3; i++) {
+          assertEquals((await receptorCall(conductor, "silent", "app_info", {})).reason, "Timeout")
+        }
+        await waitFor(() => held.length >= 1, "the silent peer to accept the connection")
+        assertEquals(held.length, 1)
       })
     } finally {
       await cleanup([
