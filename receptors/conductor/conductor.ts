@@ -11,33 +11,28 @@
  * is not resent, since the peer may have run it. Every call is bounded by `timeout_ms`, opening
  * the link by `connect_timeout_ms`; payloads and outputs by `max_payload_bytes` and
  * `max_output_bytes`. The signing key and cap secret per remote cell are kept (mode 0600) in
- * `<data_dir>/receptors/<id>.credentials.json`, so a restart of either side reuses its grant.
+ * `<data_dir>/receptors/<id>.credentials.json`, so a restart of either side reuses its grant. The
+ * websockets themselves are `link.ts`'s.
  *
  * @module
  */
-import { Clock, Duration, Effect, Exit, Fiber, Option, Schema, Scope, Semaphore } from "effect"
+import { Clock, Duration, Effect, Schema, Semaphore } from "effect"
 import * as path from "node:path"
 import { decodeUntrusted, describeDecodeError, encode } from "../../core/codec/mod.ts"
 import type { ConductorReceptorConfig } from "../../core/config/mod.ts"
 import {
   cellKey,
   type ConductorClientError,
-  connectWire,
   generateCredentials,
   readCredentialsFile,
   type SigningCredentials,
   signZomeCall,
-  type WireClient,
   writeCredentialsFile,
 } from "../../core/client/mod.ts"
 import { encodeHashB64 } from "../../core/hash/mod.ts"
-import {
-  operation,
-  type Receptor,
-  type ReceptorEnv,
-  ReceptorError,
-} from "../../core/receptors/mod.ts"
+import { operation, type Receptor, type ReceptorEnv } from "../../core/receptors/mod.ts"
 import type { CellId } from "../../core/types/mod.ts"
+import { bridgeErrors, type Link, makeLinks } from "./link.ts"
 import { answerToJson, payloadFromJson } from "./wire_values.ts"
 
 const Name = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256))
@@ -51,69 +46,12 @@ const Call = Schema.Struct({
   payload: Schema.optionalKey(Schema.Json),
 })
 
-/** An open link to the peer: both websockets, in their own scope, and the app's cells. */
-interface Link {
-  readonly admin: WireClient
-  readonly app: WireClient
-  /** Role name, and clone id, to cell id. */
-  readonly cells: ReadonlyMap<string, CellId>
-  readonly scope: Scope.Closeable
-}
-
-interface CellEntry {
-  readonly type?: unknown
-  readonly value?: { readonly "cell_id"?: unknown; readonly "clone_id"?: unknown }
-}
-
-/** The cells of an `app_info` answer: provisioned ones by role, clones by clone id. */
-function cellsOf(info: unknown): Map<string, CellId> {
-  const cells = new Map<string, CellId>()
-  const byRole = (info as { "cell_info"?: unknown } | null)?.cell_info
-  if (byRole === null || typeof byRole !== "object") return cells
-  for (const [role, entries] of Object.entries(byRole)) {
-    if (!Array.isArray(entries)) continue
-    for (const entry of entries as ReadonlyArray<CellEntry>) {
-      const cellId = entry.value?.cell_id
-      if (!Array.isArray(cellId) || cellId.length !== 2) continue
-      if (entry.type === "provisioned") cells.set(role, cellId as unknown as CellId)
-      else if (entry.type === "cloned" && typeof entry.value?.clone_id === "string") {
-        cells.set(entry.value.clone_id, cellId as unknown as CellId)
-      }
-    }
-  }
-  return cells
-}
-
-function admits(allowedOrigins: unknown, origin: string): boolean {
-  if (typeof allowedOrigins !== "string") return false
-  return allowedOrigins === "*" || allowedOrigins.split(",").map((o) => o.trim()).includes(origin)
-}
-
 /** Starts a `conductor` receptor. */
 export function startConductorBridge(config: ConductorReceptorConfig, env: ReceptorEnv) {
   return Effect.gen(function* () {
     const timeout = Duration.millis(config.timeout_ms)
-    const adminUrl = new URL(config.admin_url)
     const credentialsPath = path.join(env.dir, `${config.id}.credentials.json`)
-    const fail = (op: string, reason: ReceptorError["reason"], detail: string, cause?: unknown) =>
-      new ReceptorError({
-        receptorId: config.id,
-        operation: `conductor.${op}`,
-        reason,
-        detail,
-        ...(cause === undefined ? {} : { cause }),
-      })
-    const fromClient = (op: string) => (error: ConductorClientError) => {
-      switch (error.reason) {
-        case "Connect":
-        case "Closed":
-          return fail(op, "Unreachable", `${config.admin_url}: ${error.message}`, error)
-        case "Timeout":
-          return fail(op, "Timeout", `${config.admin_url}: ${error.message}`, error)
-        default:
-          return fail(op, "Remote", `${config.admin_url}: ${error.message}`, error)
-      }
-    }
+    const { fail, fromClient } = bridgeErrors(config)
     const allowed = config.functions === undefined ? undefined : new Set(config.functions)
 
     yield* Effect.tryPromise({
@@ -124,136 +62,9 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
       Effect.mapError((error) => fail("start", "StartFailed", error.message, error)),
     )
 
-    let link: Link | undefined
+    const links = yield* makeLinks(config)
     let lastError: string | undefined
-    const linkLock = yield* Semaphore.make(1)
     const grantLock = yield* Semaphore.make(1)
-
-    const closeLink = (old: Link) =>
-      Effect.sync(() => {
-        if (link === old) link = undefined
-      }).pipe(Effect.andThen(Scope.close(old.scope, Exit.void)))
-    yield* Effect.addFinalizer(() => link === undefined ? Effect.void : closeLink(link))
-
-    /** Opens both websockets in `scope`; fails as the wire client does. */
-    const open = (scope: Scope.Closeable) =>
-      Effect.gen(function* () {
-        const wire = { origin: config.origin, timeout }
-        const admin = yield* connectWire(config.admin_url, wire)
-        let port = config.app_port
-        if (port === undefined) {
-          const interfaces = (yield* admin.request("list_app_interfaces")) as ReadonlyArray<
-            { port?: unknown; "allowed_origins"?: unknown; "installed_app_id"?: unknown }
-          >
-          const usable = Array.isArray(interfaces)
-            ? interfaces.find((i) =>
-              (i.installed_app_id === null || i.installed_app_id === config.app_id) &&
-              admits(i.allowed_origins, config.origin) && typeof i.port === "number"
-            )
-            : undefined
-          port = usable !== undefined ? usable.port as number : ((yield* admin.request(
-            "attach_app_interface",
-            { port: null, "allowed_origins": config.origin, "installed_app_id": config.app_id },
-          )) as { port?: unknown } | null)?.port as number
-        }
-        if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-          return yield* fail("connect", "Remote", `the app interface port is not a port: ${port}`)
-        }
-        const issued = (yield* admin.request("issue_app_authentication_token", {
-          "installed_app_id": config.app_id,
-          "expiry_seconds": 30,
-          "single_use": true,
-        })) as { token?: unknown } | null
-        const token = issued?.token
-        if (
-          !Array.isArray(token) || token.length > 1024 ||
-          !token.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)
-        ) {
-          return yield* fail("connect", "Remote", "issue_app_authentication_token gave no token")
-        }
-        const appUrl = `${adminUrl.protocol}//${adminUrl.hostname}:${port}`
-        const app = yield* connectWire(appUrl, wire)
-        yield* app.authenticate(token)
-        const info = yield* app.request("app_info")
-        return { admin, app, cells: cellsOf(info), scope } satisfies Link
-      }).pipe(Scope.provide(scope))
-
-    /**
-     * The connection attempt in progress. Opening a websocket cannot be interrupted, so an attempt
-     * that outlives `connect_timeout_ms` keeps running detached; the next call waits for that
-     * same attempt (and takes its link if it succeeded late) instead of starting another, so a
-     * peer that never answers costs one pending socket, not one per call.
-     */
-    let attempt:
-      | { readonly fiber: Fiber.Fiber<Link, ConductorClientError | ReceptorError> }
-      | undefined
-    yield* Effect.addFinalizer(() => {
-      const pending = attempt
-      if (pending === undefined) return Effect.void
-      attempt = undefined
-      // Detached: the attempt may still be waiting for the peer; its link is closed when it ends.
-      return Effect.asVoid(Effect.forkDetach(
-        Fiber.await(pending.fiber).pipe(
-          Effect.flatMap((exit) => Exit.isSuccess(exit) ? closeLink(exit.value) : Effect.void),
-        ),
-      ))
-    })
-
-    /** Opens a link within `connect_timeout_ms`, or joins the attempt already running. */
-    const connect = Effect.gen(function* () {
-      let current = attempt
-      if (current === undefined) {
-        const scope = yield* Scope.make()
-        // Detached on purpose: it must be able to outlive this call when the connect times out.
-        const fiber = yield* Effect.forkDetach(
-          open(scope).pipe(
-            Effect.flatMap((opened) =>
-              opened.cells.size > 0 ? Effect.succeed(opened) : Effect.fail(fail(
-                "connect",
-                "NotFound",
-                `app "${config.app_id}" is not installed (or has no cells) on ${config.admin_url}`,
-              ))
-            ),
-            Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)),
-          ),
-        )
-        current = attempt = { fiber }
-      }
-      const exit = yield* Fiber.await(current.fiber).pipe(
-        Effect.timeoutOption(Duration.millis(config.connect_timeout_ms)),
-      )
-      if (Option.isNone(exit)) {
-        return yield* fail(
-          "connect",
-          "Timeout",
-          `${config.admin_url}: no connection within ${config.connect_timeout_ms} ms (connect_timeout_ms)`,
-        )
-      }
-      if (attempt === current) attempt = undefined
-      if (Exit.isSuccess(exit.value)) return exit.value.value
-      const error = Exit.findErrorOption(exit.value)
-      if (Option.isNone(error)) return yield* Effect.die(exit.value.cause)
-      return yield* (error.value._tag === "ReceptorError"
-        ? Effect.fail(error.value)
-        : fromClient("connect")(error.value))
-    })
-
-    /** The open link, reopened when its sockets closed. */
-    const currentLink = linkLock.withPermit(Effect.suspend(() => {
-      const current = link
-      if (current !== undefined && current.admin.isOpen() && current.app.isOpen()) {
-        return Effect.succeed(current)
-      }
-      return (current === undefined ? Effect.void : closeLink(current)).pipe(
-        Effect.andThen(connect),
-        Effect.tap((opened) =>
-          Effect.sync(() => {
-            link = opened
-            lastError = undefined
-          })
-        ),
-      )
-    }))
 
     /** Credentials granted on `cellId` (granted now if there are none yet, or `renew`). */
     const credentialsFor = (current: Link, cellId: CellId, renew: boolean) =>
@@ -315,7 +126,7 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
             `the payload is ${payload.length} bytes of msgpack, more than max_payload_bytes ${config.max_payload_bytes}`,
           )
         }
-        const current = yield* currentLink
+        const current = yield* links.current
         const cellId = current.cells.get(input.role)
         if (cellId === undefined) {
           return yield* fail(
@@ -341,7 +152,7 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
                   (fresh) => send(current, fresh, target),
                 ),
             ),
-            Effect.tapError((e) => e.reason === "Unreachable" ? closeLink(current) : Effect.void),
+            Effect.tapError((e) => e.reason === "Unreachable" ? links.drop(current) : Effect.void),
           )
         if (!(output instanceof Uint8Array)) {
           return yield* fail("call", "Remote", "call_zome answered something that is not bytes")
@@ -362,6 +173,7 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
               `${name} answered bytes that are not msgpack (${describeDecodeError(cause)})`,
             ),
         })
+        lastError = undefined
         return answerToJson(value)
       }).pipe(
         Effect.timeoutOrElse({
@@ -375,7 +187,8 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
       )
 
     const appInfo = Effect.gen(function* () {
-      const current = yield* currentLink
+      const current = yield* links.current
+      lastError = undefined
       return {
         "app_id": config.app_id,
         cells: Object.fromEntries(
@@ -409,7 +222,7 @@ export function startConductorBridge(config: ConductorReceptorConfig, env: Recep
         }, () => appInfo),
       },
       health: Effect.sync(() => {
-        const connected = link !== undefined && link.admin.isOpen() && link.app.isOpen()
+        const connected = links.connected()
         return {
           status: connected || lastError === undefined ? "ok" as const : "degraded" as const,
           detail: connected
