@@ -77,6 +77,7 @@ export const TARGETS: readonly Target[] = [
   fixture("wait", { allowUnknownImports: true }),
   fixture("receptor_caller_integrity"),
   fixture("receptor_caller"),
+  fixture("receptor_bench", { allowUnknownImports: true }),
   fixture("big_memory", { flags: ["--initialMemory", "4200"] }),
   // Plugins that are not zomes (docs/abi.md, "Plugins") and the zomes that use them. They import
   // receptor and plugin host functions, which the zome import check does not know.

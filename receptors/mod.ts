@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import { Receptors, type StartReceptor } from "../core/receptors/mod.ts"
+import { startConductorBridge } from "./conductor/conductor.ts"
 import { startLocalStore } from "./local_store/local_store.ts"
 import { startRecovery } from "./recovery/recovery.ts"
 import { startWasmReceptor } from "./wasm/wasm_receptor.ts"
@@ -19,6 +20,8 @@ export const startBuiltinReceptor: StartReceptor = (config, env) => {
       return Effect.map(startRecovery(config, env), (started) => started.receptor)
     case "wasm":
       return Effect.map(startWasmReceptor(config, env), (started) => started.receptor)
+    case "conductor":
+      return Effect.map(startConductorBridge(config, env), (started) => started.receptor)
   }
 }
 

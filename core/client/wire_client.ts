@@ -34,6 +34,11 @@ export interface WireClient {
   ) => Effect.Effect<unknown, ConductorClientError>
   /** Sends `authenticate` with the token; a refused token surfaces as `InvalidToken`. */
   readonly authenticate: (token: ReadonlyArray<number>) => Effect.Effect<void, ConductorClientError>
+  /**
+   * False once the connection closed: a request made now fails at once without being sent (a
+   * caller that reconnects can tell this from a close while a request was in flight).
+   */
+  readonly isOpen: () => boolean
 }
 
 /** Options of `connectWire`. */
@@ -144,7 +149,11 @@ export const connectWire = (
         )
       })
 
-    return { request, authenticate } satisfies WireClient
+    return {
+      request,
+      authenticate,
+      isOpen: () => closed === undefined,
+    } satisfies WireClient
   })
 
 function decodeSafely(bytes: Uint8Array): unknown {

@@ -127,14 +127,60 @@ export const WasmReceptorConfig = Schema.Struct({
   limits: withDefault(PluginLimits, {}),
 })
 export type WasmReceptorConfig = typeof WasmReceptorConfig.Type
+/** `ws://host:port` or `wss://host:port`. */
+const WebsocketUrl = Schema.String.check(
+  Schema.isPattern(/^wss?:\/\/[A-Za-z0-9.\-]+:[0-9]{1,5}\/?$/, {
+    message: "a websocket URL is ws://host:port or wss://host:port",
+  }),
+)
+
+/** "zome/fn". */
+const ZomeFunction = Schema.String.check(
+  Schema.isPattern(/^[^/\s]{1,128}\/[^/\s]{1,128}$/, {
+    message: "a zome function is written zome/fn",
+  }),
+)
+
+/**
+ * `type: conductor`: calls zome functions of one app on another conductor through its Conductor
+ * API websockets (admin: app tokens and a signing grant; app: signed `call_zome`).
+ */
+export const ConductorReceptorConfig = Schema.Struct({
+  ...common,
+  type: Schema.Literal("conductor"),
+  /** The other conductor's admin websocket. */
+  admin_url: WebsocketUrl,
+  /** The installed app whose cells are called. */
+  app_id: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)),
+  /** Its app interface port; absent: one that admits `origin` and the app, else one is attached. */
+  app_port: Schema.optionalKey(bounded(65_535)),
+  /** The Origin sent on both websockets. @default "conductor-receptor" */
+  origin: withDefault(
+    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(256)),
+    "conductor-receptor",
+  ),
+  /** The zome functions it may call ("zome/fn"); absent: every function of the app. */
+  functions: Schema.optionalKey(Schema.Array(ZomeFunction).check(Schema.isMaxLength(1024))),
+  /** Bound of one call, connecting included, in ms. @default 10000 */
+  timeout_ms: withDefault(bounded(600_000), 10_000),
+  /** Bound of opening the two websockets, in ms. @default 5000 */
+  connect_timeout_ms: withDefault(bounded(600_000), 5_000),
+  /** Largest payload sent, as msgpack bytes. @default 1048576 (1 MiB) */
+  max_payload_bytes: withDefault(bounded(64 * 2 ** 20), 2 ** 20),
+  /** Largest zome function output accepted, as msgpack bytes. @default 16777216 (16 MiB) */
+  max_output_bytes: withDefault(bounded(64 * 2 ** 20), 16 * 2 ** 20),
+})
+export type ConductorReceptorConfig = typeof ConductorReceptorConfig.Type
 
 /** One configured receptor. */
 export const ReceptorConfig = Schema.Union([
   LocalStoreReceptorConfig,
   RecoveryReceptorConfig,
   WasmReceptorConfig,
-])
-  .annotate({ message: "a receptor needs an id and a type: local_store, recovery or wasm" })
+  ConductorReceptorConfig,
+]).annotate({
+  message: "a receptor needs an id and a type: local_store, recovery, conductor or wasm",
+})
 export type ReceptorConfig = typeof ReceptorConfig.Type
 
 /** The receptor types this conductor knows. */
@@ -142,6 +188,7 @@ export const RECEPTOR_TYPES: ReadonlyArray<ReceptorConfig["type"]> = [
   "local_store",
   "recovery",
   "wasm",
+  "conductor",
 ]
 
 /** Finds the first repeated id or default; `undefined` when the list is consistent. */

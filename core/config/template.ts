@@ -130,4 +130,15 @@ plugins: []
 #   path: plugins/math.wasm # relative to this file
 #   grants: {apps: [my-app], dnas: []}
 #   limits: {fuel_per_call: 1000000000, call_timeout_ms: 10000, max_memory_mb: 64, instances: 4}
+#  - id: peer
+#    type: conductor # calls zome functions of an app on another conductor
+#    admin_url: ws://127.0.0.1:4444 # its admin websocket (tokens, a signing grant)
+#    app_id: forum
+#    # app_port: 4446 # default: an app interface that admits origin and the app, else attached
+#    origin: conductor-receptor
+#    # functions: [forum/list_posts] # zome/fn it may call; default: all
+#    timeout_ms: 10000 # per call, connecting included
+#    connect_timeout_ms: 5000
+#    max_payload_bytes: 1048576
+#    max_output_bytes: 16777216
 `

@@ -137,7 +137,28 @@ export function callReceptor(
   name: string,
   input: unknown,
 ): Effect.Effect<unknown, ReceptorError> {
-  return Effect.gen(function* () {
+  return callUntraced(receptor, name, input)
+}
+
+// Decoders built once per operation: building one costs more than decoding a small input.
+const decoders = new WeakMap<
+  ReceptorOperation<unknown, unknown>,
+  (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+>()
+
+function decoderOf(op: ReceptorOperation<unknown, unknown>) {
+  let decode = decoders.get(op)
+  if (decode === undefined) {
+    const decodeUnknown = Schema.decodeUnknownEffect(op.input)
+    decode = (input) => decodeUnknown(input, { onExcessProperty: "error", errors: "first" })
+    decoders.set(op, decode)
+  }
+  return decode
+}
+
+// Untraced and without Effect.gen's per-call cost: zomes reach it once per receptor_call_1.
+const callUntraced = Effect.fnUntraced(
+  function* (receptor: Receptor, name: string, input: unknown) {
     const op = Object.hasOwn(receptor.operations, name) ? receptor.operations[name] : undefined
     if (op === undefined) {
       return yield* new ReceptorError({
@@ -149,20 +170,19 @@ export function callReceptor(
         })`,
       })
     }
-    const decoded = yield* Schema.decodeUnknownEffect(op.input)(input ?? {}, {
-      onExcessProperty: "error",
-      errors: "first",
-    }).pipe(Effect.mapError((error) =>
-      new ReceptorError({
-        receptorId: receptor.id,
-        operation: `${receptor.type}.${name}`,
-        reason: "InvalidInput",
-        detail: describeIssue(error.issue),
-      })
-    ))
+    const decoded = yield* decoderOf(op)(input ?? {}).pipe(
+      Effect.mapError((error) =>
+        new ReceptorError({
+          receptorId: receptor.id,
+          operation: `${receptor.type}.${name}`,
+          reason: "InvalidInput",
+          detail: describeIssue(error.issue),
+        })
+      ),
+    )
     return yield* op.run(decoded)
-  })
-}
+  },
+)
 
 /** Lists a receptor's operations for listings. */
 export function describeOperations(receptor: Receptor) {

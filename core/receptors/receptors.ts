@@ -166,7 +166,9 @@ export class Receptors extends Context.Service<Receptors, ReceptorsShape>()(
         },
       )
 
-      const callAs = Effect.fn("Receptors.callAs")(function* (
+      // Untraced: zomes call it once per receptor_call_1, and a traced Effect.fn costs tens of
+      // µs per call here (bench/receptors_bench.ts, docs/benchmarks.md "Receptor calls from zomes").
+      const callAs = Effect.fnUntraced(function* (
         caller: ReceptorCaller,
         target: ReceptorTarget,
         operation: string,
@@ -180,7 +182,9 @@ export class Receptors extends Context.Service<Receptors, ReceptorsShape>()(
         if (!isGranted(config.grants, caller)) {
           return yield* new ReceptorNotGranted({ receptorId: config.id, ...caller })
         }
-        return yield* call(config.id, operation, input)
+        const receptor = started.get(config.id)
+        if (receptor === undefined) return yield* get(config.id)
+        return yield* callReceptor(receptor, operation, input)
       })
 
       return Receptors.of({

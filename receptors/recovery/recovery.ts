@@ -3,9 +3,11 @@
  * transactions. An application opens a session, checkpoints after each command (sending what the
  * command changed), and can undo, redo, commit or abort; after a crash or restart the open
  * sessions are still there. At start every session's `format_version` is read: format 1 sessions
- * are converted, format 2 sessions are checked against their hashes, and a session that fails
- * is quarantined (reported in health and listings, refused until aborted) while the others start
- * normally. Storage and integrity are in `session_store.ts`, the file schema in `migrations.ts`.
+ * are converted (and checked), an unknown format is quarantined. A format 2 session is checked
+ * against its hashes when it is first used, not at start (a start with a 10 MiB open session
+ * used to take 0.8-2.9 s hashing it): a session that fails is quarantined then (reported in
+ * health and listings, refused until aborted) and the call that found it gets `Quarantined`.
+ * Storage and integrity are in `session_store.ts`, the file schema in `migrations.ts`.
  *
  * @module
  */
@@ -55,15 +57,26 @@ const Get = Schema.Struct({
 
 /** What the start found: sessions restored, converted from format 1, quarantined. */
 export interface RestoreReport {
+  /** Open sessions after the start (checked or still to check). */
   readonly restored: number
   readonly migrated: number
   readonly quarantined: ReadonlyArray<{ readonly session: string; readonly reason: string }>
+  /** Format 2 sessions whose hash check waits for their first use. */
+  readonly unchecked: ReadonlySet<string>
 }
 
-/** Reads every session's format, converts format 1, checks format 2, quarantines failures. */
-export function restoreSessions(sessions: SessionStore, now: number): RestoreReport {
+/**
+ * Reads every session's format, converts (and checks) format 1, quarantines unknown formats.
+ * Format 2 sessions are left unchecked, for `checkOnFirstUse`; `eager` checks them here too.
+ */
+export function restoreSessions(
+  sessions: SessionStore,
+  now: number,
+  options: { readonly eager?: boolean } = {},
+): RestoreReport {
   let restored = 0
   let migrated = 0
+  const unchecked = new Set<string>()
   for (const { id, format, state } of sessions.formats()) {
     if (state === "quarantined") continue
     let problem: string | undefined
@@ -71,6 +84,7 @@ export function restoreSessions(sessions: SessionStore, now: number): RestoreRep
       try {
         sessions.convertV1(id, now)
         migrated++
+        problem = sessions.verify(id)
       } catch (error) {
         problem = `format 1 session could not be converted: ${
           error instanceof Error ? error.message : String(error)
@@ -78,15 +92,19 @@ export function restoreSessions(sessions: SessionStore, now: number): RestoreRep
       }
     } else if (format !== FORMAT_VERSION) {
       problem = `format_version ${format} is not one this conductor reads (it reads 1 and 2)`
+    } else if (options.eager === true) {
+      problem = sessions.verify(id)
+    } else {
+      unchecked.add(id)
     }
-    problem ??= sessions.verify(id)
     if (problem === undefined) restored++
     else sessions.quarantine(id, problem)
   }
-  const quarantined = sessions.list().flatMap((s) =>
-    s.state === "quarantined" ? [{ session: s.session, reason: s.quarantine_reason ?? "" }] : []
+  // From the session rows alone: `list()` counts every session's entries, which reads them.
+  const quarantined = sessions.formats().flatMap((s) =>
+    s.state === "quarantined" ? [{ session: s.id, reason: s.reason ?? "" }] : []
   )
-  return { restored, migrated, quarantined }
+  return { restored, migrated, quarantined, unchecked }
 }
 
 /** Starts a recovery receptor: opens its file, restores its sessions, offers its operations. */
@@ -107,8 +125,31 @@ export function startRecovery(config: RecoveryReceptorConfig, env: ReceptorEnv) 
         }`,
       )
     }
-    const timed = <A>(name: string, f: (ms: number) => A) =>
-      Effect.flatMap(now, (ms) => attempt(`recovery.${name}`, () => f(ms)))
+    const unchecked = new Set(report.unchecked)
+    /**
+     * The hash check of a session restored at start, on its first use: a session that fails is
+     * quarantined now, so the operation that follows refuses it with `Quarantined` and the
+     * reason. Clearing the mark, checking and quarantining happen in one synchronous step, so no
+     * other call can use the session in between.
+     */
+    const checkOnFirstUse = (name: string, id: string) =>
+      !unchecked.has(id) ? Effect.void : attempt(`recovery.${name}`, () => {
+        unchecked.delete(id)
+        const problem = sessions.verify(id)
+        if (problem !== undefined) sessions.quarantine(id, problem)
+        return problem
+      }).pipe(
+        Effect.flatMap((problem) =>
+          problem === undefined
+            ? Effect.void
+            : Effect.logWarning(`receptor ${config.id}: session ${id} quarantined: ${problem}`)
+        ),
+      )
+    const timed = <A>(name: string, f: (ms: number) => A, id?: string) =>
+      (id === undefined ? Effect.void : checkOnFirstUse(name, id)).pipe(
+        Effect.andThen(now),
+        Effect.flatMap((ms) => attempt(`recovery.${name}`, () => f(ms))),
+      )
 
     const operations = {
       open: operation(
@@ -140,32 +181,50 @@ export function startRecovery(config: RecoveryReceptorConfig, env: ReceptorEnv) 
               input.delete ?? [],
               input.label ?? null,
               ms,
-            )),
+            ), input.session),
       ),
       undo: operation(Session, {
         readOnly: false,
         summary: "{session} → {undo, redo, at_baseline}; NothingToUndo at the baseline",
-      }, (input) => timed("undo", (ms) => sessions.undo(input.session, ms))),
+      }, (input) => timed("undo", (ms) => sessions.undo(input.session, ms), input.session)),
       redo: operation(Session, {
         readOnly: false,
         summary: "{session} → {undo, redo, at_baseline}; NothingToRedo after a new checkpoint",
-      }, (input) => timed("redo", (ms) => sessions.redo(input.session, ms))),
+      }, (input) => timed("redo", (ms) => sessions.redo(input.session, ms), input.session)),
       get: operation(Get, {
         readOnly: true,
         summary: "{session, keys?} → {session, label, undo, redo, at_baseline, entries}",
-      }, (input) => attempt("recovery.get", () => sessions.entries(input.session, input.keys))),
+      }, (input) =>
+        checkOnFirstUse("get", input.session).pipe(
+          Effect.andThen(
+            attempt("recovery.get", () => sessions.entries(input.session, input.keys)),
+          ),
+        )),
       list: operation(Schema.Struct({}), {
         readOnly: true,
         summary: "{} → {sessions: [{session, state, label, undo, redo, entries, bytes, …}]}",
-      }, () => attempt("recovery.list", () => ({ sessions: sessions.list() }))),
-      commit: operation(Session, {
-        readOnly: false,
-        summary: "{session} → {session, outcome: committed}; deletes its recovery rows",
-      }, (input) => timed("commit", (ms) => sessions.end(input.session, "committed", ms))),
+      }, () =>
+        attempt("recovery.list", () => ({
+          sessions: sessions.list().map((s) => ({ ...s, checked: !unchecked.has(s.session) })),
+        }))),
+      commit: operation(
+        Session,
+        {
+          readOnly: false,
+          summary: "{session} → {session, outcome: committed}; deletes its recovery rows",
+        },
+        (input) =>
+          timed("commit", (ms) => sessions.end(input.session, "committed", ms), input.session),
+      ),
       abort: operation(Session, {
         readOnly: false,
         summary: "{session} → {session, outcome: aborted}; also discards a quarantined session",
-      }, (input) => timed("abort", (ms) => sessions.end(input.session, "aborted", ms))),
+      }, (input) =>
+        timed("abort", (ms) => {
+          // An aborted session is discarded: no need to check it first.
+          unchecked.delete(input.session)
+          return sessions.end(input.session, "aborted", ms)
+        })),
     }
 
     const receptor: Receptor = {
@@ -179,7 +238,9 @@ export function startRecovery(config: RecoveryReceptorConfig, env: ReceptorEnv) 
             status: quarantined.length > 0 ? "degraded" as const : "ok" as const,
             detail: quarantined.length > 0
               ? `${quarantined.length} session(s) quarantined; abort them to discard them`
-              : `${list.length} open session(s)`,
+              : `${list.length} open session(s)${
+                unchecked.size > 0 ? `, ${unchecked.size} not used (nor hash-checked) yet` : ""
+              }`,
             info: {
               "open_sessions": list.length - quarantined.length,
               quarantined: quarantined.map((s) => ({
@@ -187,6 +248,7 @@ export function startRecovery(config: RecoveryReceptorConfig, env: ReceptorEnv) 
                 reason: s.quarantine_reason ?? "",
               })),
               "restored_at_start": report.restored,
+              "unchecked": unchecked.size,
               "migrated_at_start": report.migrated,
             },
           }

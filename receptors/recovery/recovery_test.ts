@@ -138,21 +138,21 @@ Deno.test("recovery commit and abort delete the session's rows and close it", as
   db.close()
 })
 
-Deno.test("recovery quarantines a corrupt session at start and starts the others", async () => {
+Deno.test("recovery quarantines a corrupt session when it is first used and serves the others", async () => {
   const dir = await Deno.makeTempDir()
   await withRecovery(dir, (r) =>
     Effect.gen(function* () {
-      for (const s of ["good", "bad-entry", "bad-delta"]) {
+      for (const s of ["good", "bad-entry", "bad-delta", "bad-unused"]) {
         yield* call(r, "open", { session: s })
         yield* call(r, "checkpoint", { session: s, set: { a: 1, b: "two" } })
         yield* call(r, "checkpoint", { session: s, set: { a: 3 } })
       }
     }))
   const db = new DatabaseSync(`${dir}/edits.sqlite3`)
-  db.prepare(
-    `UPDATE session_entry SET value = '"tampered"' WHERE session_id = 'bad-entry' AND key = 'b'`,
-  )
-    .run()
+  for (const s of ["bad-entry", "bad-unused"]) {
+    db.prepare(`UPDATE session_entry SET value = '"tampered"' WHERE session_id = ? AND key = 'b'`)
+      .run(s)
+  }
   db.prepare(
     `UPDATE session_delta SET forward = '[["a",4]]' WHERE session_id = 'bad-delta' AND seq = 2`,
   )
@@ -160,27 +160,48 @@ Deno.test("recovery quarantines a corrupt session at start and starts the others
   db.close()
   await withRecovery(dir, (r) =>
     Effect.gen(function* () {
-      const health = yield* r.health
-      assertEquals(health.status, "degraded")
-      const quarantined = health.info.quarantined as Array<{ session: string; reason: string }>
-      assertEquals(quarantined.map((q) => q.session).sort(), ["bad-delta", "bad-entry"])
-      assert(quarantined.find((q) => q.session === "bad-entry")!.reason.includes("digest"))
-      assert(quarantined.find((q) => q.session === "bad-delta")!.reason.includes("checkpoint 2"))
+      // The start reads formats only: nothing is hashed, nothing is quarantined yet.
+      const atStart = yield* r.health
+      assertEquals(atStart.status, "ok")
+      assertEquals(atStart.info["unchecked"], 4)
+      const listed = () =>
+        Effect.map(
+          call(r, "list", {}),
+          (out) =>
+            (out as { sessions: Array<{ session: string; state: string; checked: boolean }> })
+              .sessions,
+        )
+      assertEquals((yield* listed()).every((s) => !s.checked && s.state === "open"), true)
+      // First use: the check runs, a corrupt session is quarantined and the call refused.
       assertEquals(yield* entries(r, "good"), { a: 3, b: "two" })
       yield* call(r, "undo", { session: "good" })
       assertEquals(yield* entries(r, "good"), { a: 1, b: "two" })
-      assertEquals(yield* reason(r, "get", { session: "bad-entry" }), "Quarantined")
+      const refused = yield* Effect.flip(callReceptor(r, "get", { session: "bad-entry" }))
+      assertEquals(refused.reason, "Quarantined")
+      assert(refused.detail.includes("digest"), refused.detail)
       assertEquals(
         yield* reason(r, "checkpoint", { session: "bad-delta", set: { a: 0 } }),
         "Quarantined",
       )
-      const listed = (yield* call(r, "list", {})).sessions as Array<
-        { session: string; state: string }
-      >
-      assertEquals(listed.find((s) => s.session === "bad-entry")?.state, "quarantined")
-      yield* call(r, "abort", { session: "bad-entry" })
-      yield* call(r, "abort", { session: "bad-delta" })
+      const health = yield* r.health
+      assertEquals(health.status, "degraded")
+      assertEquals(health.info["unchecked"], 1)
+      const quarantined = health.info.quarantined as Array<{ session: string; reason: string }>
+      assertEquals(quarantined.map((q) => q.session).sort(), ["bad-delta", "bad-entry"])
+      assert(quarantined.find((q) => q.session === "bad-delta")!.reason.includes("checkpoint 2"))
+      const after = yield* listed()
+      assertEquals(after.find((s) => s.session === "bad-entry")?.state, "quarantined")
+      assertEquals(after.find((s) => s.session === "bad-unused"), {
+        ...after.find((s) => s.session === "bad-unused")!,
+        state: "open",
+        checked: false,
+      })
+      // Aborting discards without a check; the quarantined ones are discarded the same way.
+      for (const s of ["bad-entry", "bad-delta", "bad-unused"]) {
+        yield* call(r, "abort", { session: s })
+      }
       assertEquals((yield* r.health).status, "ok")
+      assertEquals((yield* r.health).info["unchecked"], 0)
     }))
 })
 

@@ -505,11 +505,12 @@ export function makeSessionStore(store: StoreShape, limits: SessionLimits) {
     },
 
     /** Rows that still need their format read: every session with its format_version. */
-    formats(): Array<{ id: string; format: number; state: string }> {
+    formats(): Array<{ id: string; format: number; state: string; reason: string | null }> {
       return (q.sessions.all() as unknown as Array<SessionRow>).map((s) => ({
         id: s.session_id,
         format: s.format_version,
         state: s.lifecycle_state,
+        reason: s.quarantine_reason,
       }))
     },
 

@@ -51,6 +51,8 @@ export interface StartOptions {
   readonly dir?: string
   /** `allowed_origins` of the admin interface. @default ADMIN_ORIGIN */
   readonly adminOrigins?: string
+  /** The admin websocket's port (to restart on the same one). @default 0, a free port */
+  readonly adminPort?: number
   /** Extra top-level YAML appended to the config. */
   readonly extraConfig?: string
   /** V8 flags for the conductor process (`DENO_V8_FLAGS`). */
@@ -86,7 +88,7 @@ export async function startConductor(options: StartOptions = {}): Promise<Conduc
       `data_dir: ${dir}/data`,
       `keystore: {passphrase: "e2e passphrase"}`,
       `admin_interfaces:`,
-      `  - driver: {type: websocket, port: 0, allowed_origins: "${
+      `  - driver: {type: websocket, port: ${options.adminPort ?? 0}, allowed_origins: "${
         options.adminOrigins ?? ADMIN_ORIGIN
       }"}`,
       `http: {port: 0}`,

@@ -33,46 +33,48 @@ export const receptorCall = defineHostFn({
   // Not in validation or genesis_self_check: a receptor's answer is not deterministic.
   allowedIn: CALLS,
   fuel: WRITE_FUEL,
-  run: (ctx, input) =>
-    Effect.gen(function* () {
-      if (ctx.synchronous === true) {
-        return yield* new HostFnError({
-          kind: "denied",
-          detail: `${NAME} is not allowed in a ${ctx.kind} callback run during install`,
-        })
-      }
-      if ((input.receptor === undefined) === (input.type === undefined)) {
-        return yield* new HostFnError({
-          kind: "invalid_input",
-          detail: `${NAME}: give exactly one of receptor (an id) and type (its default)`,
-        })
-      }
-      const target = input.receptor !== undefined ? { id: input.receptor } : { type: input.type! }
-      const receptors = yield* Receptors
-      const caller = { appId: ctx.cell.appId, dnaHash: encodeHashB64(ctx.cell.dna.hash) }
-      return yield* receptors.callAs(caller, target, input.operation, input.input ?? {}).pipe(
-        Effect.map((value) => ({ type: "ok" as const, value })),
-        Effect.catchTags({
-          ReceptorError: (error) =>
-            Effect.succeed({
-              type: "error" as const,
-              reason: error.reason,
-              detail: error.detail,
+  // Untraced generator: Effect.gen costs more per call than the rest of this path.
+  run: Effect.fnUntraced(function* (ctx, input) {
+    // Synchronous calls (install-time callbacks) cannot wait; none is in CALLS today, but a
+    // receptor that waits would trap such a guest instead of answering it.
+    if (ctx.synchronous === true) {
+      return yield* new HostFnError({
+        kind: "denied",
+        detail: `${NAME} is not allowed in a call that may not wait (${ctx.kind} during install)`,
+      })
+    }
+    if ((input.receptor === undefined) === (input.type === undefined)) {
+      return yield* new HostFnError({
+        kind: "invalid_input",
+        detail: `${NAME}: give exactly one of receptor (an id) and type (its default)`,
+      })
+    }
+    const target = input.receptor !== undefined ? { id: input.receptor } : { type: input.type! }
+    const receptors = yield* Receptors
+    const caller = { appId: ctx.cell.appId, dnaHash: encodeHashB64(ctx.cell.dna.hash) }
+    return yield* receptors.callAs(caller, target, input.operation, input.input ?? {}).pipe(
+      Effect.map((value) => ({ type: "ok" as const, value })),
+      Effect.catchTags({
+        ReceptorError: (error) =>
+          Effect.succeed({
+            type: "error" as const,
+            reason: error.reason,
+            detail: error.detail,
+          }),
+        ReceptorNotFound: () =>
+          Effect.fail(
+            new HostFnError({
+              kind: "not_found",
+              detail: "id" in target
+                ? `${NAME}: no receptor "${target.id}" is configured`
+                : `${NAME}: no enabled receptor of type "${target.type}" is configured`,
             }),
-          ReceptorNotFound: () =>
-            Effect.fail(
-              new HostFnError({
-                kind: "not_found",
-                detail: "id" in target
-                  ? `${NAME}: no receptor "${target.id}" is configured`
-                  : `${NAME}: no enabled receptor of type "${target.type}" is configured`,
-              }),
-            ),
-          ReceptorNotGranted: (error) =>
-            Effect.fail(
-              new HostFnError({ kind: "unauthorized", detail: `${NAME}: ${error.message}` }),
-            ),
-        }),
-      )
-    }),
+          ),
+        ReceptorNotGranted: (error) =>
+          Effect.fail(
+            new HostFnError({ kind: "unauthorized", detail: `${NAME}: ${error.message}` }),
+          ),
+      }),
+    )
+  }),
 })
