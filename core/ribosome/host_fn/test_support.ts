@@ -9,13 +9,14 @@
  * @module
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
-import { Effect, type Scope } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { commitTestLayer, type CommitTestServices } from "../../chain/test_support.ts"
 import { Chain, type Workspace } from "../../chain/mod.ts"
 import { encode } from "../../codec/mod.ts"
 import type { AgentPubKey, DnaHash, WasmHash } from "../../hash/mod.ts"
 import { Hasher } from "../../hash/mod.ts"
 import { Keystore } from "../../keystore/mod.ts"
+import { ReceptorError, Receptors } from "../../receptors/mod.ts"
 import type { CoordinatorZome, DnaFile, IntegrityZome } from "../../ribosome_store/mod.ts"
 import { Signals } from "../../signals/mod.ts"
 import type { Record } from "../../types/mod.ts"
@@ -46,7 +47,7 @@ export const ALL_KINDS: ReadonlyArray<HostContextKind> = [
 ]
 
 /** The services a host function test runs with (and a scope that ends with the test). */
-export type HostFnTestServices = CommitTestServices | Signals | Scope.Scope
+export type HostFnTestServices = CommitTestServices | Receptors | Signals | Scope.Scope
 
 /** A nested call `call_1` made, as the fake `ctx.call` saw it. */
 export interface NestedCall {
@@ -175,6 +176,20 @@ export const makeCell: Effect.Effect<HostFnCell, unknown, HostFnTestServices> = 
   },
 )
 
+/** A registry with no receptors configured (host functions that reach one see `not_found`). */
+const noReceptors = Layer.effect(
+  Receptors,
+  Receptors.make([], { dir: "/nonexistent", synchronous: "normal" }, (config) =>
+    Effect.fail(
+      new ReceptorError({
+        receptorId: config.id,
+        operation: "start",
+        reason: "StartFailed",
+        detail: "host function tests configure no receptors",
+      }),
+    )),
+)
+
 /** Runs a host function test over a fresh in-memory conductor and a fresh cell. */
 export function hostFnTest(
   name: string,
@@ -182,7 +197,7 @@ export function hostFnTest(
 ): void {
   Deno.test(name, async () => {
     const program = Effect.flatMap(makeCell, body).pipe(
-      Effect.provide(commitTestLayer()),
+      Effect.provide(Layer.mergeAll(commitTestLayer(), noReceptors)),
       Effect.scoped,
     )
     await Effect.runPromise(program as Effect.Effect<void, unknown>)
