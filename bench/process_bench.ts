@@ -191,7 +191,7 @@ if (import.meta.main) {
     stderr: "piped",
   }).output()
   if (built.code !== 0) throw new Error(new TextDecoder().decode(built.stderr))
-  const bundle = `${ROOT}dist/conductor.js`
+  const bundle = `${ROOT}dist/main.js`
   const only = Deno.args[0]
   if (only === undefined || only === "startup") {
     const bare = `${await Deno.makeTempDir()}/server.bare.js`
