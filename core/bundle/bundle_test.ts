@@ -298,19 +298,41 @@ Deno.test("unpackDna stops a decompression bomb at the default limit", async () 
   )
 })
 
-Deno.test("unpackDna lets timers and sockets run while a bomb inflates", async () => {
+Deno.test("unpackDna lets timers and HTTP requests run while a bomb inflates", async () => {
   // 256 MiB of zeros: inflating it takes far longer than one turn of the event loop. Before,
-  // zlib inflated it in one synchronous call, so no timer could fire until the result was in.
+  // zlib inflated it in one synchronous call, so no timer fired and no request was answered
+  // until the result was in.
   const bomb = zlib.gzipSync(new Uint8Array(DEFAULT_MAX_DECOMPRESSED_BYTES + 1))
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("ok"),
+  )
   let ticks = 0
   const timer = setInterval(() => ticks++, 0)
+  let inflating = true
+  let answeredWhileInflating = 0
+  const ask = async () => {
+    while (inflating) {
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/health`, {
+        signal: AbortSignal.timeout(30_000),
+      })
+      await response.body?.cancel()
+      if (inflating) answeredWhileInflating++
+    }
+  }
   try {
+    const asking = ask()
     const reason = await reasonOf(unpackDna(bomb, { source: "bomb.dna" }))
+    inflating = false
     const ticksWhileInflating = ticks
+    await asking
     assert(reason._tag === "BundleTooLarge")
     assert(ticksWhileInflating > 0, "no timer ran while the bundle inflated")
+    assert(answeredWhileInflating > 0, "no HTTP request was answered while the bundle inflated")
   } finally {
+    inflating = false
     clearInterval(timer)
+    await server.shutdown()
   }
 })
 
