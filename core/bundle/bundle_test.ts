@@ -20,6 +20,7 @@ import {
   unpackDna,
   unpackHapp,
 } from "./mod.ts"
+import { inflateGzip } from "./inflate.ts"
 
 /** The 8-byte empty module, plus a custom section named `tag` so modules can differ. */
 const wasm = (tag = "") =>
@@ -467,4 +468,25 @@ Deno.test("unpackDna and unpackHapp never fail with anything but a BundleError o
     }
   }
   assert(failures > 700, `only ${failures} mutations were rejected`)
+})
+
+Deno.test("inflation stops when its caller is interrupted", async () => {
+  const bomb = zlib.gzipSync(new Uint8Array(DEFAULT_MAX_DECOMPRESSED_BYTES + 1))
+  // Aborted after its first step, far before the 256 MiB are inflated: run to the end, it would
+  // answer TooLarge.
+  const controller = new AbortController()
+  const inflating = inflateGzip(bomb, DEFAULT_MAX_DECOMPRESSED_BYTES, controller.signal)
+  setTimeout(() => controller.abort(new Error("caller interrupted")), 0)
+  const result = await inflating
+  assertEquals(result._tag, "Corrupt")
+  assert(
+    result._tag === "Corrupt" && result.detail === "caller interrupted",
+    JSON.stringify(result),
+  )
+  // Through the Effect API, interruption aborts the signal `Effect.promise` hands over.
+  const exit = await Effect.runPromiseExit(
+    unpackDna(bomb, { source: "bomb.dna" }).pipe(Effect.timeout("1 millis")),
+  )
+  const error = Exit.findErrorOption(exit)
+  assert(error._tag === "Some" && error.value._tag === "TimeoutError", String(exit))
 })
