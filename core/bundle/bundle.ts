@@ -151,7 +151,8 @@ const gunzip = Effect.fn("Bundle.gunzip")(
     if (!(limit >= 1)) {
       return yield* bundleError(new BundleTooLarge({ file, limit: Math.max(0, limit) }))
     }
-    const result = yield* Effect.promise(() => inflateGzip(bytes, limit))
+    // Interrupting the caller (a closed connection, a shutdown) stops the inflation too.
+    const result = yield* Effect.promise((signal) => inflateGzip(bytes, limit, signal))
     if (result._tag === "TooLarge") return yield* bundleError(new BundleTooLarge({ file, limit }))
     if (result._tag === "Corrupt") return yield* corrupt(corruptDetail(result, bytes))
     return result.output

@@ -20,6 +20,7 @@ import {
   unpackDna,
   unpackHapp,
 } from "./mod.ts"
+import { inflateGzip } from "./inflate.ts"
 
 /** The 8-byte empty module, plus a custom section named `tag` so modules can differ. */
 const wasm = (tag = "") =>
@@ -298,19 +299,41 @@ Deno.test("unpackDna stops a decompression bomb at the default limit", async () 
   )
 })
 
-Deno.test("unpackDna lets timers and sockets run while a bomb inflates", async () => {
+Deno.test("unpackDna lets timers and HTTP requests run while a bomb inflates", async () => {
   // 256 MiB of zeros: inflating it takes far longer than one turn of the event loop. Before,
-  // zlib inflated it in one synchronous call, so no timer could fire until the result was in.
+  // zlib inflated it in one synchronous call, so no timer fired and no request was answered
+  // until the result was in.
   const bomb = zlib.gzipSync(new Uint8Array(DEFAULT_MAX_DECOMPRESSED_BYTES + 1))
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("ok"),
+  )
   let ticks = 0
   const timer = setInterval(() => ticks++, 0)
+  let inflating = true
+  let answeredWhileInflating = 0
+  const ask = async () => {
+    while (inflating) {
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/health`, {
+        signal: AbortSignal.timeout(30_000),
+      })
+      await response.body?.cancel()
+      if (inflating) answeredWhileInflating++
+    }
+  }
   try {
+    const asking = ask()
     const reason = await reasonOf(unpackDna(bomb, { source: "bomb.dna" }))
+    inflating = false
     const ticksWhileInflating = ticks
+    await asking
     assert(reason._tag === "BundleTooLarge")
     assert(ticksWhileInflating > 0, "no timer ran while the bundle inflated")
+    assert(answeredWhileInflating > 0, "no HTTP request was answered while the bundle inflated")
   } finally {
+    inflating = false
     clearInterval(timer)
+    await server.shutdown()
   }
 })
 
@@ -445,4 +468,25 @@ Deno.test("unpackDna and unpackHapp never fail with anything but a BundleError o
     }
   }
   assert(failures > 700, `only ${failures} mutations were rejected`)
+})
+
+Deno.test("inflation stops when its caller is interrupted", async () => {
+  const bomb = zlib.gzipSync(new Uint8Array(DEFAULT_MAX_DECOMPRESSED_BYTES + 1))
+  // Aborted after its first step, far before the 256 MiB are inflated: run to the end, it would
+  // answer TooLarge.
+  const controller = new AbortController()
+  const inflating = inflateGzip(bomb, DEFAULT_MAX_DECOMPRESSED_BYTES, controller.signal)
+  setTimeout(() => controller.abort(new Error("caller interrupted")), 0)
+  const result = await inflating
+  assertEquals(result._tag, "Corrupt")
+  assert(
+    result._tag === "Corrupt" && result.detail === "caller interrupted",
+    JSON.stringify(result),
+  )
+  // Through the Effect API, interruption aborts the signal `Effect.promise` hands over.
+  const exit = await Effect.runPromiseExit(
+    unpackDna(bomb, { source: "bomb.dna" }).pipe(Effect.timeout("1 millis")),
+  )
+  const error = Exit.findErrorOption(exit)
+  assert(error._tag === "Some" && error.value._tag === "TimeoutError", String(exit))
 })

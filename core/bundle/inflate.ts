@@ -38,27 +38,38 @@ function concat(chunks: ReadonlyArray<Uint8Array>, length: number): Uint8Array {
 /**
  * Inflates one gzip member (`bytes`, header included) to at most `limit` bytes. `Corrupt`
  * carries the runtime's reason and what was inflated before it (to tell a CRC from a size
- * mismatch); it never throws.
+ * mismatch); it never throws. When `signal` aborts (the caller was interrupted), it stops at the
+ * next step and answers `Corrupt`, which nobody reads.
  */
-export async function inflateGzip(bytes: Uint8Array, limit: number): Promise<Inflated> {
+export async function inflateGzip(
+  bytes: Uint8Array,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<Inflated> {
   const stream = new DecompressionStream("gzip")
   const writer = stream.writable.getWriter()
   const reader = stream.readable.getReader()
   let stopped = false
   let lastYield = performance.now()
   const breathe = async () => {
+    signal?.throwIfAborted()
     if (performance.now() - lastYield < YIELD_EVERY_MS) return
     await macrotask()
     lastYield = performance.now()
   }
-  // The writer feeds slices while the reader below drains; its failure is the reader's failure.
+  // The writer feeds slices while the reader below drains. A failure of the writer aborts the
+  // stream, so that the reader's next read fails with it instead of waiting forever.
   const writing = (async () => {
     for (let at = 0; at < bytes.length && !stopped; at += INFLATE_SLICE_BYTES) {
+      signal?.throwIfAborted()
       await writer.write(bytes.slice(at, at + INFLATE_SLICE_BYTES))
       await breathe()
     }
     if (!stopped) await writer.close()
-  })()
+  })().catch(async (cause) => {
+    await writer.abort(cause).catch(() => {})
+    throw cause
+  })
   writing.catch(() => {})
   const chunks: Array<Uint8Array> = []
   let length = 0

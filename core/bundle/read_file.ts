@@ -12,12 +12,12 @@
  *   gave and nothing else (no "exists" vs "not found", no OS error text), so the API cannot be
  *   used to probe other files. Only a file over the bound gets its own error, naming the bound.
  *
- * It does not parse the bytes; `installableApp` does.
+ * It does not parse the bytes; `installableApp` does. `node:fs` (for `O_NONBLOCK`) loads on the
+ * first read, not when the conductor starts (docs/benchmarks.md, start-up).
  *
  * @module
  */
 import { Effect } from "effect"
-import * as fs from "node:fs"
 import { type BundleError, bundleError, BundleFileTooLarge, BundleUnreadable } from "./errors.ts"
 
 /** Default bound on a bundle's size, in bytes: the websocket message limit (64 MiB). */
@@ -52,7 +52,10 @@ export const readBundleFile = (
   return Effect.acquireUseRelease(
     Effect.tryPromise({
       // O_NONBLOCK: opening a FIFO that has no writer returns at once instead of waiting.
-      try: () => fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK),
+      try: async () => {
+        const fs = await import("node:fs")
+        return fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+      },
       catch: unreadable,
     }),
     (handle) =>

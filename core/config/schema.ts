@@ -97,7 +97,7 @@ export const RibosomeConfig = Schema.Struct({
   /** Largest output of one guest call, in bytes; a larger one is refused, not copied. */
   max_output_bytes: withDefault(PositiveInt, 16 * 1024 * 1024),
   /** A warm zome instance unused for this long is dropped (rebuilt on the next call), in ms. */
-  instance_idle_ms: withDefault(PositiveInt, 60_000),
+  instance_idle_ms: withDefault(PositiveInt, 10_000),
   /**
    * Cap on the linear memory of all zome instances together, in MiB; past it the least recently
    * used idle instances are dropped.

@@ -65,7 +65,7 @@ ribosome:
   max_kernel_mb: 64
   # Idle zome instances kept warm, and how long an unused one is kept (ms).
   instance_cache_size: 256
-  instance_idle_ms: 60000
+  instance_idle_ms: 10000
   # Cap on the linear memory of all zome instances together (MiB).
   instance_memory_mb: 512
   # Wall-clock deadline of one guest call, waiting included (ms).

@@ -1,7 +1,8 @@
 /**
- * The single executable is built from `deno task bundle` (dist/conductor.js), so that bundle must
- * carry every asset: copied away from the repository, it starts, serves HTTP, installs the forum
- * and answers a zome call, with no reads of source-tree files.
+ * The single executable is built from `deno task bundle` (dist/main.js and the chunks it imports),
+ * so that bundle must carry every asset: written away from the repository, it starts, serves HTTP,
+ * installs the forum and answers a zome call, with no reads of source-tree files; the chunks it
+ * loads only when needed (the command-line parser, the metrics formatter) load too.
  *
  * @module
  */
@@ -10,20 +11,21 @@ import { packed, ROOT } from "../support/conductor.ts"
 import { COMMAND_TIMEOUT_MS, writeConfig } from "../support/process.ts"
 import { stopProcess, withTimeout } from "../support/timeout.ts"
 
-/** The arguments of `deno task bundle`, writing to `output` instead of dist/. */
+/** The arguments of `deno task bundle`, writing to the folder `output` instead of dist/. */
 async function bundleTaskArgs(output: string): Promise<Array<string>> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`))
   const command = (config.tasks.bundle as string).split(" ")
   assertEquals(command.slice(0, 2), ["deno", "bundle"])
+  assert(command.includes("dist"), "deno task bundle writes to dist/")
   return command.slice(1).map((arg) =>
-    arg === "dist/conductor.js" ? output : arg === "main.ts" ? `${ROOT}main.ts` : arg
+    arg === "dist" ? output : arg === "main.ts" ? `${ROOT}main.ts` : arg
   )
 }
 
 Deno.test("the bundled conductor runs from outside the repository", async () => {
   const dir = await Deno.makeTempDir()
   const bundler = new Deno.Command(Deno.execPath(), {
-    args: await bundleTaskArgs(`${dir}/conductor.js`),
+    args: await bundleTaskArgs(`${dir}/bundle`),
     stdout: "piped",
     stderr: "piped",
   }).spawn()
@@ -35,7 +37,7 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
   assertEquals(bundle.code, 0, new TextDecoder().decode(bundle.stderr))
   const config = await writeConfig(dir)
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-config", `${dir}/conductor.js`, "run", "--config", config],
+    args: ["run", "-A", "--no-config", `${dir}/bundle/main.js`, "run", "--config", config],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
@@ -73,8 +75,26 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
     (await missing.json()).error,
     "zome forum has no callable function nope",
   )
+  // The metrics formatter is a chunk of its own, loaded on the first scrape.
+  const metrics = await withTimeout(fetch(`${http}/metrics`), COMMAND_TIMEOUT_MS, "GET /metrics")
+  assertEquals(metrics.status, 200)
+  assert((await metrics.text()).includes("conductor_"))
   assertEquals((await stopProcess(child, "the bundled conductor")).code, 0)
   await reader.cancel()
   await child.stderr.cancel()
+  // So is the command-line parser: every command line but a plain `run` goes through it.
+  const help = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-config", `${dir}/bundle/main.js`, "verify", "--help"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn()
+  const helped = await withTimeout(help.output(), COMMAND_TIMEOUT_MS, "conductor verify --help")
+    .catch(async (error) => {
+      await stopProcess(help, "conductor verify --help", { signal: "SIGKILL" }).catch(() => {})
+      throw error
+    })
+  assertEquals(helped.code, 0, new TextDecoder().decode(helped.stderr))
+  assert(new TextDecoder().decode(helped.stdout).includes("verify"))
   await Deno.remove(dir, { recursive: true })
 })
