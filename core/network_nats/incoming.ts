@@ -33,12 +33,11 @@ import {
   hashKey,
 } from "../hash/mod.ts"
 import { verifiedRecord } from "../network/mod.ts"
-import { Ribosome } from "../ribosome/ribosome.ts"
 import { Spaces } from "../space/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
 import { clockMicros } from "../time/mod.ts"
 import type { Record } from "../types/mod.ts"
-import { validatePending } from "../workflow/mod.ts"
+import { recordValidator } from "../workflow/mod.ts"
 import { decodeRecord, isPrivateEntryType } from "./records.ts"
 
 /** Most records waiting for dependencies, over all spaces; the oldest go first past it. */
@@ -107,7 +106,7 @@ export const makeIncoming = Effect.gen(function* () {
   const chain = yield* Chain
   const spaces = yield* Spaces
   const hasher = yield* Hasher
-  const ribosome = yield* Ribosome
+  const validate = yield* recordValidator
   const cells = yield* Cells
   const clock = yield* Clock.Clock
   const q = store.prepare
@@ -205,7 +204,9 @@ export const makeIncoming = Effect.gen(function* () {
         if (action.type !== "dna" || action.prev_action !== null) {
           return "InvalidChain: a chain starts with its dna action"
         }
-        if (!bytesEqual(action.dna_hash, space)) return "InvalidChain: the dna action is for another DNA"
+        if (
+          !bytesEqual(action.dna_hash, space)
+        ) return "InvalidChain: the dna action is for another DNA"
       } else {
         if (action.type === "dna" || action.prev_action === null) {
           return "InvalidChain: only the first action of a chain has no previous action"
@@ -277,14 +278,14 @@ export const makeIncoming = Effect.gen(function* () {
       )
       const validated = yield* Effect.result(
         Effect.provideService(
-          validatePending(ribosome, cell, workspace, [{ record, entryPrivate }]),
+          validate(cell, workspace, [{ record, entryPrivate }]),
           Spaces,
           spaces,
         ),
       )
       if (validated._tag === "Failure") {
         const failure = validated.failure
-        const author = { action_hash: record.action_hash, author: record.action.author }
+        const author = { "action_hash": record.action_hash, author: record.action.author }
         switch (failure.reason) {
           case "Invalid":
             return yield* refuse(space, author, sender, "Invalid", failure.detail)
@@ -300,11 +301,13 @@ export const makeIncoming = Effect.gen(function* () {
           }
         }
       }
-      const written = yield* Effect.result(attempt("Incoming.integrate", () =>
-        store.transaction(() => {
-          const integration = chain.writeForeign(space, record, entryPrivate)
-          spaces.integrate(space, [integration])
-        })))
+      const written = yield* Effect.result(
+        attempt("Incoming.integrate", () =>
+          store.transaction(() => {
+            const integration = chain.writeForeign(space, record, entryPrivate)
+            spaces.integrate(space, [integration])
+          })),
+      )
       if (written._tag === "Failure") {
         // The same record integrated meanwhile (another copy), or a fork won the race.
         if (held(record.action_hash)) return { type: "held", record } as IngestOutcome
@@ -327,7 +330,9 @@ export const makeIncoming = Effect.gen(function* () {
   const ingest = (space: DnaHash, body: unknown, sender: AgentPubKey) =>
     Effect.gen(function* () {
       const decoded = decodeRecord(body)
-      if (typeof decoded === "string") return yield* refuse(space, null, sender, "Malformed", decoded)
+      if (typeof decoded === "string") {
+        return yield* refuse(space, null, sender, "Malformed", decoded)
+      }
       if (known(space, decoded.action_hash)) {
         return held(decoded.action_hash)
           ? { type: "held", record: decoded } as IngestOutcome
@@ -398,4 +403,3 @@ export class Incoming extends Context.Service<Incoming, IncomingShape>()(
 ) {
   static readonly layer = Layer.effect(Incoming, makeIncoming)
 }
-
