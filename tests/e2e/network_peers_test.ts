@@ -27,16 +27,19 @@ Deno.test("receipts, the network requests, and a dead peer leaving within the TT
         nodes.push(await startForumNode("b", [nats.url]))
         const [a, b] = nodes as [ForumNode, ForumNode]
         await waitFor(
-          async () => (await spaceMetrics(a)).gossip_state_summary.peers === 1,
+          async () => (await spaceMetrics(a))?.gossip_state_summary.peers === 1,
           "a to see b",
         )
         await a.call("create_post", { title: "receipted", body: "by b" })
         const done = await waitFor(async () => {
-          const m = (await spaceMetrics(a)).publish_state_summary
-          return m.ops_pending === 0 && m.receipts_received > 0 ? m : null
+          const m = (await spaceMetrics(a))?.publish_state_summary
+          return m !== undefined && m.ops_pending === 0 && m.receipts_received > 0 ? m : null
         }, "a's ops to have their receipts")
         assert(done.ops_done > 0)
-        assert((await spaceMetrics(b))?.publish_state_summary.ops_pending === 0)
+        await waitFor(
+          async () => (await spaceMetrics(b))?.publish_state_summary.ops_pending === 0,
+          "b's own ops to have their receipts from a",
+        )
       },
     )
 
