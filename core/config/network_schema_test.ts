@@ -46,6 +46,6 @@ Deno.test("network: every problem at once, with lines and did-you-mean", () => {
     ],
   )
   assertEquals(problems("network:\n  nats:\n    servers: ['http://x/y']\n"), [
-    "network.nats.servers.0@3: a NATS server is nats://host:port, tls://host:port or host:port",
+    'network.nats.servers.0@3: a NATS server is nats://host:port, tls://host:port or host:port, got "http://x/y"',
   ])
 })
