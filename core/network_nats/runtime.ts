@@ -479,7 +479,8 @@ export const NatsRuntimeLayer = Layer.effect(
         ),
       )
 
-    yield* registerRemote({ inbox, state })
+    const remoteDeps = { inbox, state, connected: nats.connected }
+    yield* registerRemote(remoteDeps)
 
     yield* every(RECONCILE_MS, "reconcile", reconcile)
     yield* every(
