@@ -7,6 +7,7 @@
  */
 import { Effect, Schema } from "effect"
 import { PluginsConfig } from "./plugins_schema.ts"
+import { NetworkConfig } from "./network_schema.ts"
 import { ReceptorsConfig } from "./receptors_schema.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -163,5 +164,7 @@ export const ConductorConfigSchema = Schema.Struct({
   receptors: withDefault(ReceptorsConfig, []),
   /** Host-function plugins (Extism), each granted to apps or DNAs. */
   plugins: withDefault(PluginsConfig, []),
+  /** Other conductors over NATS (core/network/nats); absent: local-only. */
+  network: Schema.optionalKey(Schema.NullOr(NetworkConfig)),
 })
 export type ConductorConfigData = typeof ConductorConfigSchema.Type

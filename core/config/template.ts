@@ -122,14 +122,6 @@ receptors: []
 #    allowed_hosts: [] # http_request_1 to these hosts (host, host:port, *.domain)
 #    allowed_paths: [] # file_read_1 (and file_write_1 with write: true): [{path, write}]
 #    limits: {fuel_per_call: 1000000000, call_timeout_ms: 10000, max_memory_mb: 64, instances: 4}
-
-# Host-function plugins (docs/abi.md §6.2): Extism plugins whose functions zomes import as
-# plugin:<namespace>/<name>@<version>, for the apps and DNAs granted here only.
-plugins: []
-# - id: math
-#   path: plugins/math.wasm # relative to this file
-#   grants: {apps: [my-app], dnas: []}
-#   limits: {fuel_per_call: 1000000000, call_timeout_ms: 10000, max_memory_mb: 64, instances: 4}
 #  - id: peer
 #    type: conductor # calls zome functions of an app on another conductor
 #    admin_url: ws://127.0.0.1:4444 # its admin websocket (tokens, a signing grant)
@@ -141,4 +133,28 @@ plugins: []
 #    connect_timeout_ms: 5000
 #    max_payload_bytes: 1048576
 #    max_output_bytes: 16777216
+
+# Host-function plugins (docs/abi.md §6.2): Extism plugins whose functions zomes import as
+# plugin:<namespace>/<name>@<version>, for the apps and DNAs granted here only.
+plugins: []
+# - id: math
+#   path: plugins/math.wasm # relative to this file
+#   grants: {apps: [my-app], dnas: []}
+#   limits: {fuel_per_call: 1000000000, call_timeout_ms: 10000, max_memory_mb: 64, instances: 4}
+
+# Other conductors over NATS (README, "Two conductors that talk"). Without this section the
+# conductor is local-only. NATS only routes: every message is signed and checked by its receiver.
+# network:
+#   nats: {servers: ["nats://127.0.0.1:4222"], reconnect_wait_ms: 1000, ping_interval_ms: 10000}
+#   # nats also takes credentials (an nsc .creds file), token, user and pass, and
+#   # tls: {ca_file, cert_file, key_file}; files are relative to this one.
+#   agent_info_ttl_ms: 60000 # a peer that stops re-signing leaves everyone's view after this
+#   agent_info_refresh_ms: 20000
+#   publish_interval_ms: 200
+#   repair_interval_ms: 30000 # also on reconnect and when a peer joins
+#   request_timeout_ms: 5000 # per repair request: a dead peer costs only this
+#   repair_parallelism: 8
+#   arc: full # full holds every op of a space; zero holds none
+#   required_receipts: 5 # or every peer when there are fewer
+#   max_message_bytes: 1048576
 `
