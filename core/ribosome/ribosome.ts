@@ -121,10 +121,16 @@ export const GuestWorkerScript: Context.Reference<URL> = Context.Reference(
   { defaultValue: () => GUEST_WORKER_URL },
 )
 
-/** A zome function's recent fuel use above which its calls run in a worker. */
+/** Weight of the latest call in a zome function's smoothed fuel use. */
 const ROUTE_SMOOTHING = 0.3
-/** Bound on the remembered fuel use of zome functions. */
-const MAX_ROUTES = 8192
+
+/** A cell's key and the smoothed fuel use of its zome functions. */
+interface CellRoutes {
+  readonly key: string
+  readonly routes: Map<string, number>
+}
+/** Bound on the remembered fuel use of one cell's zome functions. */
+const MAX_ROUTES = 1024
 
 /** One live instance of a zome. */
 interface Instance {
@@ -173,8 +179,21 @@ export const makeRibosome = Effect.gen(function* () {
     Effect.sync(() => new WorkerPool({ size: config.ribosome.workers, url: workerScript })),
     (pool) => Effect.sync(() => pool.close()),
   )
-  /** Smoothed fuel use per cell, zome and function: heavy functions run in workers. */
-  const routes = new Map<string, number>()
+  /**
+   * Per cell: its key and the smoothed fuel use of its zome functions (`zome/fn`), which sends
+   * heavy functions to workers. Found through the cell object, so a call builds no long key.
+   */
+  const cells = new WeakMap<object, CellRoutes>()
+  const routesByKey = new Map<string, CellRoutes>()
+  const cellOf = (ctx: HostCallContext): CellRoutes => {
+    const known = cells.get(ctx.cell)
+    if (known !== undefined) return known
+    const key = cellKeyOf(ctx)
+    const found = routesByKey.get(key) ?? { key, routes: new Map() }
+    if (pool !== undefined) routesByKey.set(key, found)
+    cells.set(ctx.cell, found)
+    return found
+  }
 
   /** Idle instances per cell and zome, most recently used last. */
   const idle = new Map<string, Array<Instance>>()
@@ -426,7 +445,7 @@ export const makeRibosome = Effect.gen(function* () {
   )
 
   /** Remembers how much fuel a call of `route` used (smoothed), for {@link inWorker}. */
-  const record = (route: string, result: CallResult) => {
+  const record = (routes: Map<string, number>, route: string, result: CallResult) => {
     if (pool === undefined || !("fuelUsed" in result)) return
     if (result._tag === "Trap" && result.kind === "worker_died") return
     const used = Number(result.fuelUsed)
@@ -439,7 +458,7 @@ export const makeRibosome = Effect.gen(function* () {
   }
 
   /** True when a call of `route` runs in a worker: its recent calls were heavy. */
-  const inWorker = (route: string): boolean => {
+  const inWorker = (routes: Map<string, number>, route: string): boolean => {
     if (pool === undefined) return false
     if (minWorkerFuel === 0) return true
     const used = routes.get(route)
@@ -453,10 +472,11 @@ export const makeRibosome = Effect.gen(function* () {
     fuel: bigint = defaultFuel,
   ): Effect.Effect<GuestOutcome> =>
     Effect.gen(function* () {
-      const cellKey = cellKeyOf(ctx)
+      const cell = cellOf(ctx)
       const synchronous = ctx.synchronous === true
-      const route = `${cellKey}/${ctx.zome.name}/${fn}`
-      const acquired = yield* acquire(ctx, cellKey, !synchronous && inWorker(route))
+      const route = `${ctx.zome.name}/${fn}`
+      const remote = !synchronous && inWorker(cell.routes, route)
+      const acquired = yield* acquire(ctx, cell.key, remote)
       if (!("plugin" in acquired)) return acquired
       const instance = acquired
       const deadline = ctx.deadline ?? performance.now() + timeoutMs
@@ -474,7 +494,7 @@ export const makeRibosome = Effect.gen(function* () {
       const result = yield* Effect.promise(() =>
         plugin.call(fn, input, limits).finally(() => release(instance))
       )
-      record(route, result)
+      record(cell.routes, route, result)
       return outcomeOf(ctx, fn, result, fuel)
     })
 
@@ -535,9 +555,8 @@ export const makeRibosome = Effect.gen(function* () {
     exports: (zome, fn) => zome.exports.includes(fn) && !fn.startsWith("__"),
     evictCell: (cellKey) => {
       pool?.forgetCell(cellKey)
-      for (const route of [...routes.keys()]) {
-        if (route.startsWith(`${cellKey}/`)) routes.delete(route)
-      }
+      routesByKey.get(cellKey)?.routes.clear()
+      routesByKey.delete(cellKey)
       for (const instance of [...live]) {
         if (!instance.key.startsWith(`${cellKey}/`)) continue
         if (instance.current === undefined) evict(instance)
