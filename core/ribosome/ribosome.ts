@@ -15,6 +15,15 @@
  * event loop after every fuel slice. A host function whose Effect completes synchronously (the
  * common case) does not suspend the guest at all.
  *
+ * Calls use several cores through guest workers (`ribosome.workers`, `worker/`): the ribosome
+ * remembers each cell's zome functions' fuel use, and a function whose calls average at least
+ * `ribosome.worker_min_fuel` runs its next calls in an instance in a worker (one worker per cell,
+ * the least loaded, so busy cells land on different workers). Light calls (almost all) stay here
+ * and cost no thread hop. A worker instance is pooled, capped and evicted like a local one; its
+ * guest's host function calls come back to this thread (the same host functions, contexts and
+ * fuel), and fuel, deadline, output, kernel and memory limits are enforced in the worker by the
+ * same `WasmPlugin`. Synchronous (install-time) calls always run here.
+ *
  * @module
  */
 import { Cause, Context, Effect, Exit, type Fiber, Layer } from "effect"
@@ -439,7 +448,11 @@ export const makeRibosome = Effect.gen(function* () {
   yield* Effect.forkScoped(
     Effect.forever(
       Effect.sleep(Math.max(10, Math.min(idleMs, 10_000))).pipe(
-        Effect.andThen(Effect.sync(() => trim(performance.now()))),
+        Effect.andThen(Effect.sync(() => {
+          const now = performance.now()
+          trim(now)
+          pool?.retireIdle(now, idleMs)
+        })),
       ),
     ),
   )
