@@ -407,7 +407,13 @@ export const makeRibosome = Effect.gen(function* () {
         const result = synchronous
           ? WasmPlugin.createSync(module, info, options)
           : remote && pool !== undefined
-          ? yield* Effect.promise(() => pool.create(cellKey, module, info, options))
+          ? yield* Effect.promise((signal) =>
+            pool.create(cellKey, module, info, options).then((outcome) => {
+              // Nobody takes an instance created for an interrupted call: free it in its worker.
+              if (signal.aborted && outcome._tag === "Created") outcome.plugin.dispose()
+              return outcome
+            })
+          )
           : yield* Effect.promise(() => WasmPlugin.create(module, info, options))
         if (result._tag !== "Created") {
           return {
