@@ -4,8 +4,8 @@
  * (`workers: 0`, everything on the main thread), for two workloads:
  * - a CPU-bound zome function (`spin/work`: 2,000,000 turns of an xorshift loop in wasm);
  * - create entry (`host_fns/call_create`: validated, signed, committed to a real SQLite file).
- * Rounds alternate between the four set-ups so that a change in the machine's load hits all of
- * them; each result is the median of the rounds. The load average before and after is printed
+ * Rounds alternate between the set-ups (and which goes first) so that a change in the machine's
+ * load hits all of them; each result is the median of the rounds. The load average before and after is printed
  * with the results: the machine is shared, and a loaded machine gives two threads a larger
  * share of it than one, so the ratios are only meaningful next to the load.
  *
@@ -118,7 +118,8 @@ if (import.meta.main) {
   const samples = new Map<string, Array<number>>()
   const add = (key: string, value: number) => samples.set(key, [...samples.get(key) ?? [], value])
   for (let round = 0; round < rounds; round++) {
-    for (const workers of modes) {
+    // Alternate which set-up goes first, so that neither always runs after the other's work.
+    for (const workers of round % 2 === 0 ? modes : [...modes].reverse()) {
       const s = setUps.get(workers)!
       for (const workload of ["work", "create"] as const) {
         add(`${workload}/${workers}/1`, await rate(s[workload].slice(0, 1)))
@@ -133,19 +134,22 @@ if (import.meta.main) {
   const labels = { work: "CPU-bound zome function", create: "create entry" } as const
   for (const workload of ["work", "create"] as const) {
     for (const workers of modes) {
-      const one = m(`${workload}/${workers}/1`)
-      const two = m(`${workload}/${workers}/2`)
+      const one = samples.get(`${workload}/${workers}/1`)!
+      const two = samples.get(`${workload}/${workers}/2`)!
       const mode = workers === 0 ? "workers 0 (main thread only)" : `workers ${workers}`
       emit({
         name: `${labels[workload]}, two clients on two cells vs one, ${mode}`,
-        value: two / one,
+        // The ratio within each round (measured back to back), then the median of the rounds.
+        value: median(two.map((t, i) => t / one[i]!)),
         unit: "x",
-        detail: `${two.toFixed(0)} calls/s vs ${
-          one.toFixed(0)
-        } calls/s; median of ${rounds} × ${windowMs} ms; load average before ${loadBefore}, after ${loadAfter}`,
+        detail: `median ${median(two).toFixed(0)} calls/s vs ${
+          median(one).toFixed(0)
+        } calls/s; ${rounds} rounds of ${windowMs} ms; load average before ${loadBefore}, after ${loadAfter}`,
       })
     }
-    const ratio = m(`${workload}/2/1`) / m(`${workload}/0/1`)
+    const ratio = median(
+      samples.get(`${workload}/2/1`)!.map((t, i) => t / samples.get(`${workload}/0/1`)![i]!),
+    )
     emit({
       name: `${labels[workload]}, one client, workers 2 vs workers 0`,
       value: ratio,
