@@ -1,7 +1,8 @@
 /**
  * The single executable is built from `deno task bundle` (dist/conductor.js), so that bundle must
  * carry every asset: copied away from the repository, it starts, serves HTTP, installs the forum
- * and answers a zome call, with no reads of source-tree files.
+ * and answers a zome call (in a guest worker, started from the bundle itself), with no reads of
+ * source-tree files.
  *
  * @module
  */
@@ -33,7 +34,8 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
       throw error
     })
   assertEquals(bundle.code, 0, new TextDecoder().decode(bundle.stderr))
-  const config = await writeConfig(dir)
+  // Every guest call runs in a guest worker, which the bundle starts from its own script.
+  const config = await writeConfig(dir, "ribosome: {worker_min_fuel: 0}\n")
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-config", `${dir}/conductor.js`, "run", "--config", config],
     cwd: dir,

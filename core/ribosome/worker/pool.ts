@@ -33,9 +33,16 @@ import {
   type WasmPluginOptions,
 } from "../wasm/wasm_plugin.ts"
 import type { FromWorker, HostReply, RemoteOptions, ToWorker } from "./protocol.ts"
+import { GUEST_WORKER_NAME } from "./worker.ts"
 
-/** The worker script. */
-export const GUEST_WORKER_URL: URL = new URL("./worker.ts", import.meta.url)
+/**
+ * The worker script: `worker_main.ts` when running from source; in the bundle (`deno task
+ * bundle`, one file), the bundle itself, whose entry point starts a guest worker when the thread
+ * is named as one (`isGuestWorker`).
+ */
+export const GUEST_WORKER_URL: URL = import.meta.url.endsWith("/pool.ts")
+  ? new URL("./worker_main.ts", import.meta.url)
+  : new URL(import.meta.url)
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -407,7 +414,7 @@ export class WorkerPool {
     if (running !== undefined && running.dead === undefined) return running
     const worker = new GuestWorker(
       this.#url,
-      `guest worker ${slot}`,
+      `${GUEST_WORKER_NAME} ${slot}`,
       this.#graceMs,
       (dead, counted) => {
         if (counted) this.#died++
