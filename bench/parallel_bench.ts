@@ -5,7 +5,9 @@
  * - a CPU-bound zome function (`spin/work`: 2,000,000 turns of an xorshift loop in wasm);
  * - create entry (`host_fns/call_create`: validated, signed, committed to a real SQLite file).
  * Rounds alternate between the set-ups (and which goes first) so that a change in the machine's
- * load hits all of them; each result is the median of the rounds. The load average before and after is printed
+ * load hits all of them; each result is the median of the rounds. Next to each ratio: how many
+ * cores the process kept busy (CPU time of all its threads per second), which shows whether the
+ * work spread over cores even when others' load leaves no core idle. The load average before and after is printed
  * with the results: the machine is shared, and a loaded machine gives two threads a larger
  * share of it than one, so the ratios are only meaningful next to the load.
  *
@@ -57,9 +59,19 @@ function call(
   }))
 }
 
+/** CPU time this process (every thread) has used, in seconds (Linux `/proc/self/stat`). */
+function cpuSeconds(): number {
+  const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** Cores this process kept busy during each measurement, by key. */
+const cores = new Map<string, Array<number>>()
+
 /** Completed calls per second of `clients` running back to back for `windowMs`. */
-async function rate(clients: ReadonlyArray<() => Promise<unknown>>): Promise<number> {
+async function rate(key: string, clients: ReadonlyArray<() => Promise<unknown>>): Promise<number> {
   let done = 0
+  const cpu = cpuSeconds()
   const start = performance.now()
   const end = start + windowMs
   await Promise.all(clients.map(async (client) => {
@@ -68,7 +80,9 @@ async function rate(clients: ReadonlyArray<() => Promise<unknown>>): Promise<num
       done++
     }
   }))
-  return done / ((performance.now() - start) / 1000)
+  const seconds = (performance.now() - start) / 1000
+  cores.set(key, [...cores.get(key) ?? [], (cpuSeconds() - cpu) / seconds])
+  return done / seconds
 }
 
 interface SetUp {
@@ -122,8 +136,9 @@ if (import.meta.main) {
     for (const workers of round % 2 === 0 ? modes : [...modes].reverse()) {
       const s = setUps.get(workers)!
       for (const workload of ["work", "create"] as const) {
-        add(`${workload}/${workers}/1`, await rate(s[workload].slice(0, 1)))
-        add(`${workload}/${workers}/2`, await rate(s[workload]))
+        const key = `${workload}/${workers}`
+        add(`${key}/1`, await rate(`${key}/1`, s[workload].slice(0, 1)))
+        add(`${key}/2`, await rate(`${key}/2`, s[workload]))
       }
     }
   }
@@ -144,7 +159,11 @@ if (import.meta.main) {
         unit: "x",
         detail: `median ${median(two).toFixed(0)} calls/s vs ${
           median(one).toFixed(0)
-        } calls/s; ${rounds} rounds of ${windowMs} ms; load average before ${loadBefore}, after ${loadAfter}`,
+        } calls/s; the process kept ${
+          median(cores.get(`${workload}/${workers}/2`)!).toFixed(2)
+        } vs ${
+          median(cores.get(`${workload}/${workers}/1`)!).toFixed(2)
+        } cores busy; ${rounds} rounds of ${windowMs} ms; load average before ${loadBefore}, after ${loadAfter}`,
       })
     }
     const ratio = median(
