@@ -10,6 +10,7 @@
 import "./core/runtime/async_context.ts"
 import { Console, Effect, Option } from "effect"
 import { runConductor } from "./core/cli/run.ts"
+import { isGuestWorker, startGuestWorker } from "./core/ribosome/worker/worker.ts"
 import { runMain } from "./core/runtime/run_main.ts"
 
 /**
@@ -45,4 +46,6 @@ function main(argv: ReadonlyArray<string>): Effect.Effect<void, unknown> {
   )
 }
 
-if (import.meta.main) runMain(main(Deno.args), { disableErrorReporting: true })
+// The bundle starts its guest workers (`ribosome.workers`) from this same script.
+if (import.meta.main && isGuestWorker()) startGuestWorker()
+else if (import.meta.main) runMain(main(Deno.args), { disableErrorReporting: true })

@@ -5,7 +5,7 @@
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
  * Run: `deno task bench [--only
- * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine]`. The soak
+ * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine,parallel]`. The soak
  * benchmark is long (30 minutes by default) and runs only when asked for: `deno task bench --only
  * soak`, with its options after `--soak` (`deno task bench --only soak --soak --minutes 10`).
  *
@@ -30,6 +30,11 @@ interface Goal {
 }
 
 const GOALS: ReadonlyArray<Goal> = [
+  {
+    matches: (n) => / two clients on two cells vs one, workers [1-9]/.test(n),
+    text: "≥ 1.6x",
+    met: (v) => v >= 1.6,
+  },
   {
     matches: (n) => n.startsWith("trivial call on cell B while cell A spins, p99"),
     text: "≤ 10 ms",
@@ -121,6 +126,7 @@ const BENCHMARKS: ReadonlyArray<
   { key: "soak", args: ["bench/soak_bench.ts"], optIn: true },
   { key: "robustness", args: ["bench/robustness_bench.ts"] },
   { key: "engine", args: ["bench/engine_bench.ts"] },
+  { key: "parallel", args: ["bench/parallel_bench.ts"] },
 ]
 
 const ROOT = new URL("../", import.meta.url).pathname

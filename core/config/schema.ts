@@ -116,7 +116,7 @@ export const RibosomeConfig = Schema.Struct({
    * (about 1 ms of guest work at the default): lighter calls stay on the main thread, where they
    * cost no thread hop. `0` sends every call that may wait to a worker.
    */
-  worker_min_fuel: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 5_000_000),
+  worker_min_fuel: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 10_000_000),
 })
 
 export const TasksConfig = Schema.Struct({

@@ -74,6 +74,12 @@ ribosome:
   fuel_per_slice: 5000000
   # Largest output of one guest call (bytes); a larger one is refused.
   max_output_bytes: 16777216
+  # Worker threads for heavy zome functions, so calls of different cells use several cores
+  # (0: every guest runs on the main thread). Workers start on demand and stop when idle.
+  workers: 2
+  # A zome function moves to a worker once its calls average this much fuel (about 1 ms of
+  # work); lighter calls stay on the main thread, with no thread hop.
+  worker_min_fuel: 10000000
 
 tasks:
   post_commit_timeout_ms: 30000

@@ -15,6 +15,15 @@
  * event loop after every fuel slice. A host function whose Effect completes synchronously (the
  * common case) does not suspend the guest at all.
  *
+ * Calls use several cores through guest workers (`ribosome.workers`, `worker/`): the ribosome
+ * remembers each cell's zome functions' fuel use, and a function whose calls average at least
+ * `ribosome.worker_min_fuel` runs its next calls in an instance in a worker (one worker per cell,
+ * the least loaded, so busy cells land on different workers). Light calls (almost all) stay here
+ * and cost no thread hop. A worker instance is pooled, capped and evicted like a local one; its
+ * guest's host function calls come back to this thread (the same host functions, contexts and
+ * fuel), and fuel, deadline, output, kernel and memory limits are enforced in the worker by the
+ * same `WasmPlugin`. Synchronous (install-time) calls always run here.
+ *
  * @module
  */
 import { Cause, Context, Effect, Exit, type Fiber, Layer } from "effect"
@@ -121,10 +130,16 @@ export const GuestWorkerScript: Context.Reference<URL> = Context.Reference(
   { defaultValue: () => GUEST_WORKER_URL },
 )
 
-/** A zome function's recent fuel use above which its calls run in a worker. */
+/** Weight of the latest call in a zome function's smoothed fuel use. */
 const ROUTE_SMOOTHING = 0.3
-/** Bound on the remembered fuel use of zome functions. */
-const MAX_ROUTES = 8192
+
+/** A cell's key and the smoothed fuel use of its zome functions. */
+interface CellRoutes {
+  readonly key: string
+  readonly routes: Map<string, number>
+}
+/** Bound on the remembered fuel use of one cell's zome functions. */
+const MAX_ROUTES = 1024
 
 /** One live instance of a zome. */
 interface Instance {
@@ -173,8 +188,21 @@ export const makeRibosome = Effect.gen(function* () {
     Effect.sync(() => new WorkerPool({ size: config.ribosome.workers, url: workerScript })),
     (pool) => Effect.sync(() => pool.close()),
   )
-  /** Smoothed fuel use per cell, zome and function: heavy functions run in workers. */
-  const routes = new Map<string, number>()
+  /**
+   * Per cell: its key and the smoothed fuel use of its zome functions (`zome/fn`), which sends
+   * heavy functions to workers. Found through the cell object, so a call builds no long key.
+   */
+  const cells = new WeakMap<object, CellRoutes>()
+  const routesByKey = new Map<string, CellRoutes>()
+  const cellOf = (ctx: HostCallContext): CellRoutes => {
+    const known = cells.get(ctx.cell)
+    if (known !== undefined) return known
+    const key = cellKeyOf(ctx)
+    const found = routesByKey.get(key) ?? { key, routes: new Map() }
+    if (pool !== undefined) routesByKey.set(key, found)
+    cells.set(ctx.cell, found)
+    return found
+  }
 
   /** Idle instances per cell and zome, most recently used last. */
   const idle = new Map<string, Array<Instance>>()
@@ -379,7 +407,13 @@ export const makeRibosome = Effect.gen(function* () {
         const result = synchronous
           ? WasmPlugin.createSync(module, info, options)
           : remote && pool !== undefined
-          ? yield* Effect.promise(() => pool.create(cellKey, module, info, options))
+          ? yield* Effect.promise((signal) =>
+            pool.create(cellKey, module, info, options).then((outcome) => {
+              // Nobody takes an instance created for an interrupted call: free it in its worker.
+              if (signal.aborted && outcome._tag === "Created") outcome.plugin.dispose()
+              return outcome
+            })
+          )
           : yield* Effect.promise(() => WasmPlugin.create(module, info, options))
         if (result._tag !== "Created") {
           return {
@@ -420,13 +454,17 @@ export const makeRibosome = Effect.gen(function* () {
   yield* Effect.forkScoped(
     Effect.forever(
       Effect.sleep(Math.max(10, Math.min(idleMs, 10_000))).pipe(
-        Effect.andThen(Effect.sync(() => trim(performance.now()))),
+        Effect.andThen(Effect.sync(() => {
+          const now = performance.now()
+          trim(now)
+          pool?.retireIdle(now, idleMs)
+        })),
       ),
     ),
   )
 
   /** Remembers how much fuel a call of `route` used (smoothed), for {@link inWorker}. */
-  const record = (route: string, result: CallResult) => {
+  const record = (routes: Map<string, number>, route: string, result: CallResult) => {
     if (pool === undefined || !("fuelUsed" in result)) return
     if (result._tag === "Trap" && result.kind === "worker_died") return
     const used = Number(result.fuelUsed)
@@ -439,7 +477,7 @@ export const makeRibosome = Effect.gen(function* () {
   }
 
   /** True when a call of `route` runs in a worker: its recent calls were heavy. */
-  const inWorker = (route: string): boolean => {
+  const inWorker = (routes: Map<string, number>, route: string): boolean => {
     if (pool === undefined) return false
     if (minWorkerFuel === 0) return true
     const used = routes.get(route)
@@ -453,10 +491,11 @@ export const makeRibosome = Effect.gen(function* () {
     fuel: bigint = defaultFuel,
   ): Effect.Effect<GuestOutcome> =>
     Effect.gen(function* () {
-      const cellKey = cellKeyOf(ctx)
+      const cell = cellOf(ctx)
       const synchronous = ctx.synchronous === true
-      const route = `${cellKey}/${ctx.zome.name}/${fn}`
-      const acquired = yield* acquire(ctx, cellKey, !synchronous && inWorker(route))
+      const route = `${ctx.zome.name}/${fn}`
+      const remote = !synchronous && inWorker(cell.routes, route)
+      const acquired = yield* acquire(ctx, cell.key, remote)
       if (!("plugin" in acquired)) return acquired
       const instance = acquired
       const deadline = ctx.deadline ?? performance.now() + timeoutMs
@@ -474,7 +513,7 @@ export const makeRibosome = Effect.gen(function* () {
       const result = yield* Effect.promise(() =>
         plugin.call(fn, input, limits).finally(() => release(instance))
       )
-      record(route, result)
+      record(cell.routes, route, result)
       return outcomeOf(ctx, fn, result, fuel)
     })
 
@@ -535,9 +574,8 @@ export const makeRibosome = Effect.gen(function* () {
     exports: (zome, fn) => zome.exports.includes(fn) && !fn.startsWith("__"),
     evictCell: (cellKey) => {
       pool?.forgetCell(cellKey)
-      for (const route of [...routes.keys()]) {
-        if (route.startsWith(`${cellKey}/`)) routes.delete(route)
-      }
+      routesByKey.get(cellKey)?.routes.clear()
+      routesByKey.delete(cellKey)
       for (const instance of [...live]) {
         if (!instance.key.startsWith(`${cellKey}/`)) continue
         if (instance.current === undefined) evict(instance)

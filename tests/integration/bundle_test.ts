@@ -1,8 +1,9 @@
 /**
  * The single executable is built from `deno task bundle` (dist/main.js and the chunks it imports),
  * so that bundle must carry every asset: written away from the repository, it starts, serves HTTP,
- * installs the forum and answers a zome call, with no reads of source-tree files; the chunks it
- * loads only when needed (the command-line parser, the metrics formatter) load too.
+ * installs the forum and answers a zome call (in a guest worker, started from the bundle itself),
+ * with no reads of source-tree files; the chunks it loads only when needed (the command-line
+ * parser, the metrics formatter) load too.
  *
  * @module
  */
@@ -35,7 +36,8 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
       throw error
     })
   assertEquals(bundle.code, 0, new TextDecoder().decode(bundle.stderr))
-  const config = await writeConfig(dir)
+  // Every guest call runs in a guest worker, which the bundle starts from its own script.
+  const config = await writeConfig(dir, "ribosome: {worker_min_fuel: 0}\n")
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-config", `${dir}/bundle/main.js`, "run", "--config", config],
     cwd: dir,

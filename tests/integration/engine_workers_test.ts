@@ -95,6 +95,30 @@ Deno.test("heavy zome functions move to a worker, light ones stay, busy cells ge
   }
 })
 
+Deno.test("an idle worker stops with its last instance and starts again on the next call", async () => {
+  const conductor = makeWorkerConductor({
+    config:
+      "log: {level: error}\nribosome: {workers: 1, worker_min_fuel: 0, instance_idle_ms: 200}\n",
+  })
+  try {
+    const cell =
+      (await installApp(conductor, await packed("tests/fixtures/happs/noop"), "noop"))["noop"]!
+    assertEquals(await callZome(conductor, cell, "noop", "noop", 1), 1)
+    assertEquals((await workersOf(conductor)).running, 1)
+    const idle = await waitFor(async () => {
+      const pool = await workersOf(conductor)
+      return pool.running === 0 ? pool : undefined
+    }, "the idle worker to stop")
+    assertEquals(idle.retired, 1)
+    assertEquals(idle.died, 0)
+    assertEquals(await callZome(conductor, cell, "noop", "noop", 2), 2)
+    const again = await workersOf(conductor)
+    assertEquals([again.running, again.started], [1, 2])
+  } finally {
+    await conductor.dispose()
+  }
+})
+
 Deno.test("every limit holds in a worker and names itself; a trap loses only its call", async () => {
   const conductor = makeWorkerConductor({
     config: `log: {level: error}

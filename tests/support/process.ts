@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ROOT } from "./conductor.ts"
+import { ROOT, testConfig } from "./conductor.ts"
 import { CLEANUP_TIMEOUT_MS, stopProcess, withTimeout } from "./timeout.ts"
 
 /** Bound of a one-shot `conductor` command (pack, verify, …). */
@@ -30,7 +30,7 @@ export async function writeConfig(dir: string, extra = ""): Promise<string> {
   const file = `${dir}/conductor.yaml`
   await Deno.writeTextFile(
     file,
-    `data_dir: data
+    testConfig(`data_dir: data
 keystore:
   passphrase: "test passphrase"
 admin_interfaces: []
@@ -38,7 +38,7 @@ http:
   port: 0
 log:
   level: warn
-${extra}`,
+${extra}`),
   )
   return file
 }

@@ -33,9 +33,16 @@ import {
   type WasmPluginOptions,
 } from "../wasm/wasm_plugin.ts"
 import type { FromWorker, HostReply, RemoteOptions, ToWorker } from "./protocol.ts"
+import { GUEST_WORKER_NAME } from "./worker.ts"
 
-/** The worker script. */
-export const GUEST_WORKER_URL: URL = new URL("./worker.ts", import.meta.url)
+/**
+ * The worker script: `worker_main.ts` when running from source; in the bundle (`deno task
+ * bundle`, one file), the bundle itself, whose entry point starts a guest worker when the thread
+ * is named as one (`isGuestWorker`).
+ */
+export const GUEST_WORKER_URL: URL = import.meta.url.endsWith("/pool.ts")
+  ? new URL("./worker_main.ts", import.meta.url)
+  : new URL(import.meta.url)
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -58,6 +65,8 @@ export interface WorkerPoolStats {
   readonly started: number
   /** Workers that died or were terminated as wedged. */
   readonly died: number
+  /** Workers stopped because they held no instance for the idle time. */
+  readonly retired: number
   /** Calls in flight in workers. */
   readonly inFlight: number
 }
@@ -100,7 +109,7 @@ type CreateOutcome =
 class GuestWorker {
   readonly #worker: Worker
   readonly #graceMs: number
-  readonly #onDeath: (worker: GuestWorker) => void
+  readonly #onDeath: (worker: GuestWorker, counted: boolean) => void
   readonly #instances = new Map<number, RemotePlugin>()
   readonly #creates = new Map<
     number,
@@ -108,10 +117,17 @@ class GuestWorker {
   >()
   readonly #calls = new Map<number, PendingCall>()
   #nextCall = 1
+  /** `performance.now()` when it last started or finished something. */
+  #lastActive = performance.now()
   /** Why it died; undefined while it runs. */
   dead: string | undefined
 
-  constructor(url: URL, name: string, graceMs: number, onDeath: (worker: GuestWorker) => void) {
+  constructor(
+    url: URL,
+    name: string,
+    graceMs: number,
+    onDeath: (worker: GuestWorker, counted: boolean) => void,
+  ) {
     this.#graceMs = graceMs
     this.#onDeath = onDeath
     this.#worker = new Worker(url, { type: "module", name })
@@ -131,6 +147,12 @@ class GuestWorker {
     return this.#calls.size
   }
 
+  /** How long it has held no instance and run nothing, in ms (0 while it holds or runs any). */
+  idleFor(now: number): number {
+    if (this.#instances.size > 0 || this.#calls.size > 0 || this.#creates.size > 0) return 0
+    return now - this.#lastActive
+  }
+
   #post(message: ToWorker): void {
     if (this.dead === undefined) this.#worker.postMessage(message)
   }
@@ -148,6 +170,7 @@ class GuestWorker {
         fuelExhausted: false,
       })
     }
+    this.#lastActive = performance.now()
     return new Promise((resolve) => {
       this.#creates.set(plugin.id, { plugin, resolve })
       this.#post({ t: "create", instance: plugin.id, module, info, options })
@@ -157,6 +180,7 @@ class GuestWorker {
   call(plugin: RemotePlugin, fn: string, input: Uint8Array, limits: CallLimits) {
     if (this.dead !== undefined) return Promise.resolve(diedTrap(this.dead))
     const id = this.#nextCall++
+    this.#lastActive = performance.now()
     const deadline = limits.deadline
     return new Promise<CallResult>((resolve) => {
       const timer = deadline === undefined ? undefined : setTimeout(() => {
@@ -178,6 +202,7 @@ class GuestWorker {
   }
 
   drop(plugin: RemotePlugin): void {
+    this.#lastActive = performance.now()
     this.#instances.delete(plugin.id)
     this.#post({ t: "drop", instance: plugin.id })
   }
@@ -207,6 +232,7 @@ class GuestWorker {
         const pending = this.#calls.get(message.call)
         if (pending === undefined) return
         this.#calls.delete(message.call)
+        this.#lastActive = performance.now()
         if (pending.timer !== undefined) clearTimeout(pending.timer)
         pending.plugin.memoryBytes = message.memoryBytes
         if (message.poisoned) pending.plugin.poison()
@@ -230,8 +256,11 @@ class GuestWorker {
     }
   }
 
-  /** Terminates the worker and fails everything in flight in it (once). */
-  die(reason: string): void {
+  /**
+   * Terminates the worker and fails everything in flight in it (once); `counted` is false when
+   * it is stopped on purpose (pool shutdown, idle).
+   */
+  die(reason: string, counted = true): void {
     if (this.dead !== undefined) return
     this.dead = reason
     this.#worker.terminate()
@@ -247,12 +276,7 @@ class GuestWorker {
     this.#creates.clear()
     for (const plugin of this.#instances.values()) plugin.poison()
     this.#instances.clear()
-    this.#onDeath(this)
-  }
-
-  /** Stops the worker (pool shutdown). */
-  close(): void {
-    this.die("the guest worker pool was closed")
+    this.#onDeath(this, counted)
   }
 }
 
@@ -363,6 +387,7 @@ export class WorkerPool {
   #nextInstance = 1
   #started = 0
   #died = 0
+  #retired = 0
   #closed = false
 
   constructor(options: WorkerPoolOptions) {
@@ -387,10 +412,15 @@ export class WorkerPool {
   #worker(slot: number): GuestWorker {
     const running = this.#slots[slot]
     if (running !== undefined && running.dead === undefined) return running
-    const worker = new GuestWorker(this.#url, `guest worker ${slot}`, this.#graceMs, (dead) => {
-      this.#died++
-      if (this.#slots[slot] === dead) this.#slots[slot] = undefined
-    })
+    const worker = new GuestWorker(
+      this.#url,
+      `${GUEST_WORKER_NAME} ${slot}`,
+      this.#graceMs,
+      (dead, counted) => {
+        if (counted) this.#died++
+        if (this.#slots[slot] === dead) this.#slots[slot] = undefined
+      },
+    )
     this.#started++
     this.#slots[slot] = worker
     return worker
@@ -429,6 +459,19 @@ export class WorkerPool {
     this.#affinity.delete(cellKey)
   }
 
+  /**
+   * Stops the workers that have held no instance for `idleMs` (a worker thread keeps about
+   * 16 MB resident); the next call of their cells starts a new one.
+   */
+  retireIdle(now: number, idleMs: number): void {
+    for (const worker of this.#slots) {
+      if (worker === undefined || worker.dead !== undefined) continue
+      if (worker.idleFor(now) < idleMs) continue
+      this.#retired++
+      worker.die("the guest worker was idle", false)
+    }
+  }
+
   /** What the pool runs. */
   stats(): WorkerPoolStats {
     let running = 0
@@ -438,12 +481,12 @@ export class WorkerPool {
       running++
       inFlight += worker.inFlight
     }
-    return { running, started: this.#started, died: this.#died, inFlight }
+    return { running, started: this.#started, died: this.#died, retired: this.#retired, inFlight }
   }
 
   /** Terminates every worker; calls in flight end with `worker_died`. */
   close(): void {
     this.#closed = true
-    for (const worker of this.#slots) worker?.close()
+    for (const worker of this.#slots) worker?.die("the guest worker pool was closed", false)
   }
 }

@@ -9,7 +9,6 @@
  *
  * @module
  */
-/// <reference lib="deno.worker" />
 import {
   DeadlineExceeded,
   ShortCircuit,
@@ -17,6 +16,20 @@ import {
   WasmPlugin,
 } from "../wasm/wasm_plugin.ts"
 import type { FromWorker, HostReply, RemoteOptions, ToWorker } from "./protocol.ts"
+
+/** The parts of a worker's global scope it uses (typed here: main-thread code imports this file). */
+interface WorkerScope {
+  postMessage(message: FromWorker): void
+  close(): void
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void
+  addEventListener(type: "error", listener: (event: ErrorEvent) => void): void
+  addEventListener(
+    type: "unhandledrejection",
+    listener: (event: PromiseRejectionEvent) => void,
+  ): void
+}
+
+const scope = globalThis as unknown as WorkerScope
 
 interface Held {
   readonly plugin: WasmPlugin
@@ -30,22 +43,13 @@ const waiting = new Map<string, (reply: HostReply) => void>()
 let nextHost = 1
 
 function post(message: FromWorker): void {
-  self.postMessage(message)
+  scope.postMessage(message)
 }
 
 function fatal(message: string): void {
   post({ t: "fatal", message })
-  self.close()
+  scope.close()
 }
-
-self.addEventListener("error", (event) => {
-  event.preventDefault()
-  fatal(`uncaught error in a guest worker: ${event.message}`)
-})
-self.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault()
-  fatal(`unhandled rejection in a guest worker: ${String(event.reason)}`)
-})
 
 /** Applies a host function's reply inside the guest: its output offset, or a trap. */
 function applyReply(
@@ -156,26 +160,48 @@ async function call(message: Extract<ToWorker, { t: "call" }>): Promise<void> {
   })
 }
 
-self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
-  const message = event.data
-  switch (message.t) {
-    case "create":
-      void create(message)
-      return
-    case "call":
-      void call(message)
-      return
-    case "host": {
-      const key = `${message.call}/${message.host}`
-      const resolve = waiting.get(key)
-      waiting.delete(key)
-      resolve?.(message.reply)
-      return
-    }
-    case "drop":
-      instances.delete(message.instance)
-      return
-  }
-})
+/** The name prefix of guest worker threads ({@link isGuestWorker}). */
+export const GUEST_WORKER_NAME = "conductor guest worker"
 
-post({ t: "ready" })
+/**
+ * True in a thread started as a guest worker: the bundled executable starts its workers from its
+ * own (single) script, whose entry point then calls {@link startGuestWorker} instead of the CLI.
+ */
+export function isGuestWorker(): boolean {
+  const name = (globalThis as { readonly name?: unknown }).name
+  return typeof name === "string" && name.startsWith(GUEST_WORKER_NAME)
+}
+
+/** Makes this thread a guest worker: it takes the ribosome's messages from now on. */
+export function startGuestWorker(): void {
+  scope.addEventListener("error", (event) => {
+    event.preventDefault()
+    fatal(`uncaught error in a guest worker: ${event.message}`)
+  })
+  scope.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault()
+    fatal(`unhandled rejection in a guest worker: ${String(event.reason)}`)
+  })
+  scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
+    const message = event.data
+    switch (message.t) {
+      case "create":
+        void create(message)
+        return
+      case "call":
+        void call(message)
+        return
+      case "host": {
+        const key = `${message.call}/${message.host}`
+        const resolve = waiting.get(key)
+        waiting.delete(key)
+        resolve?.(message.reply)
+        return
+      }
+      case "drop":
+        instances.delete(message.instance)
+        return
+    }
+  })
+  post({ t: "ready" })
+}
