@@ -81,6 +81,17 @@ export interface ChainShape {
    * base): the commit workflow calls it inside its transaction and then `advance`s the head.
    */
   readonly write: (workspace: Workspace) => ReadonlyArray<IntegrationRecord>
+  /**
+   * Writes a record another conductor authored, already verified and validated (the network's
+   * integration of what it holds for the DHT). Synchronous and throwing, inside the caller's
+   * transaction; a second action at the same place of the same chain (a fork) violates the
+   * chain's uniqueness and throws.
+   */
+  readonly writeForeign: (
+    dna: DnaHash,
+    record: Record,
+    entryPrivate: boolean,
+  ) => IntegrationRecord
   /** Moves the cached head to a committed workspace's head (after its transaction committed). */
   readonly advance: (workspace: Workspace) => void
   /** True when the chain's head is still `workspace.base`. */
@@ -219,6 +230,33 @@ export const makeChain = Effect.gen(function* () {
     return written
   }
 
+  const writeForeign = (dna: DnaHash, record: Record, entryPrivate: boolean) => {
+    const { action } = record
+    const entryHash = action.type === "create" || action.type === "update"
+      ? action.entry_hash
+      : null
+    const inserted = insertAction.run(
+      record.action_hash,
+      dna,
+      action.author,
+      action.action_seq,
+      action.type,
+      action.timestamp,
+      entryHash,
+      action.type === "create" || action.type === "update"
+        ? entryTypeKey(action.entry_type)
+        : null,
+      entryPrivate ? 1 : 0,
+      originalOf(action),
+      encodeAction(action),
+      record.signature,
+    )
+    if (record.entry !== null && entryHash !== null && !entryPrivate) {
+      insertEntry.run(entryHash, encode(record.entry))
+    }
+    return { record, entryPrivate, actionId: Number(inserted.lastInsertRowid) }
+  }
+
   const deleteCell = (dna: DnaHash, agent: AgentPubKey) => {
     const entries = selectCellEntries.all(dna, agent) as Array<{ "entry_hash": Uint8Array }>
     deleteActions.run(dna, agent)
@@ -312,6 +350,7 @@ export const makeChain = Effect.gen(function* () {
     head,
     open,
     write,
+    writeForeign,
     advance: (workspace) =>
       void heads.set(cellKey(workspace.dnaHash, workspace.agent), workspace.head),
     isCurrent,

@@ -9,10 +9,11 @@ import { Layer } from "effect"
 import { Apps, Capabilities } from "../app/mod.ts"
 import { Cells } from "../cell/mod.ts"
 import { Chain } from "../chain/mod.ts"
-import type { ConductorConfig } from "../config/mod.ts"
+import { ConductorConfig } from "../config/mod.ts"
 import { Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
-import { Cascade, Network } from "../network/mod.ts"
+import { Cascade } from "../network/mod.ts"
+import { configuredNetworkLayer, networkInfoLayer } from "../network_nats/mod.ts"
 import { Ribosome } from "../ribosome/ribosome.ts"
 import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { Signals } from "../signals/mod.ts"
@@ -30,9 +31,14 @@ export interface ConductorLayerOptions {
   readonly keystore?: Layer.Layer<Keystore, unknown, ConductorConfig | Store | Hasher>
 }
 
-/** Every conductor service, given a `ConductorConfig`. */
+/**
+ * Every conductor service, given a `ConductorConfig`. The network is NATS when the config has a
+ * `network:` section (its runtime, which needs the ribosome and the cells, sits on top; the
+ * `Network` seam sits below the ribosome), else local-only.
+ */
 export function conductorServices(options: ConductorLayerOptions = {}) {
-  return Capabilities.layer.pipe(
+  return networkInfoLayer.pipe(
+    Layer.provideMerge(Capabilities.layer),
     Layer.provideMerge(Apps.layer),
     Layer.provideMerge(ZomeCalls.layer),
     Layer.provideMerge(Commits.layer),
@@ -40,7 +46,9 @@ export function conductorServices(options: ConductorLayerOptions = {}) {
     Layer.provideMerge(RibosomeStore.layer),
     Layer.provideMerge(Chain.layer),
     Layer.provideMerge(Cascade.layer),
-    Layer.provideMerge(Network.layerLocal),
+    Layer.provideMerge(
+      Layer.unwrap(ConductorConfig.useSync(configuredNetworkLayer)),
+    ),
     Layer.provideMerge(Layer.merge(Spaces.layerLocal, Outbox.layer)),
     Layer.provideMerge(options.keystore ?? Keystore.layer),
     Layer.provideMerge(TaskManager.layer),

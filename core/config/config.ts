@@ -10,6 +10,7 @@ import { Context, Effect, Layer, Redacted, Schema, SchemaAST, SchemaIssue } from
 import { distance } from "fastest-levenshtein"
 import * as path from "node:path"
 import * as YAML from "yaml"
+import { resolveNetworkPaths } from "./network_schema.ts"
 import { type ConductorConfigData, ConductorConfigSchema } from "./schema.ts"
 
 /** One problem in a config: where it is and what is wrong. */
@@ -257,6 +258,7 @@ export function parseConfig(
     passphrase ??= resolve.env(data.keystore.passphrase_env)
     return {
       ...data,
+      network: resolveNetworkPaths(data.network, baseDir),
       source,
       dataDirPath,
       passphrase: passphrase === undefined ? undefined : Redacted.make(passphrase),

@@ -14,4 +14,5 @@ export {
 export { checkPorts } from "./ports.ts"
 export * from "./schema.ts"
 export * from "./receptors_schema.ts"
+export * from "./network_schema.ts"
 export { CONFIG_TEMPLATE } from "./template.ts"

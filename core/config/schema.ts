@@ -6,6 +6,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
+import { NetworkConfig } from "./network_schema.ts"
 import { ReceptorsConfig } from "./receptors_schema.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -147,5 +148,7 @@ export const ConductorConfigSchema = Schema.Struct({
   install: withDefault(InstallConfig, {}),
   log: withDefault(LogConfig, {}),
   receptors: withDefault(ReceptorsConfig, []),
+  /** Other conductors over NATS (core/network/nats); absent: local-only. */
+  network: Schema.optionalKey(Schema.NullOr(NetworkConfig)),
 })
 export type ConductorConfigData = typeof ConductorConfigSchema.Type

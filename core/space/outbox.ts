@@ -78,6 +78,11 @@ export interface OutboxShape {
     validator: AgentPubKey,
     now: number,
   ) => Effect.Effect<{ readonly receipts: number; readonly done: boolean } | null, StoreError>
+  /**
+   * Marks ops done before `required_receipts` (the space has fewer peers than that, and every
+   * one of them sent a receipt): they stop being republished.
+   */
+  readonly settle: (ids: ReadonlyArray<number>, now: number) => Effect.Effect<void, StoreError>
   /** Queued ops of a DNA, not yet done and done. */
   readonly stats: (
     dna: DnaHash,
@@ -150,6 +155,7 @@ export const makeOutbox = Effect.gen(function* () {
   const markPublished = q(
     "UPDATE outbox SET attempts = attempts + 1, last_published_at = ?, next_publish_at = ? WHERE id = ?",
   )
+  const markDone = q("UPDATE outbox SET done_at = ? WHERE id = ? AND done_at IS NULL")
   const selectActionId = q("SELECT id FROM actions WHERE hash = ?")
   const selectReceipts = q("SELECT receipts, required_receipts FROM outbox WHERE id = ?")
   const insertReceipt = q(
@@ -257,6 +263,12 @@ export const makeOutbox = Effect.gen(function* () {
         return { receipts: after.receipts, done: after.done_at !== null }
       }))
 
+  const settle = (ids: ReadonlyArray<number>, now: number) =>
+    attempt("Outbox.settle", () =>
+      store.transaction(() => {
+        for (const id of ids) markDone.run(now, id)
+      }))
+
   const stats = (dna: DnaHash) =>
     attempt("Outbox.stats", () => {
       const row = countStats.get(dna) as { pending: number; done: number }
@@ -269,6 +281,7 @@ export const makeOutbox = Effect.gen(function* () {
     ofAction,
     published,
     receipt,
+    settle,
     stats,
     forgetCell: (dna, agent) => {
       deleteReceipts.run(dna, agent)
