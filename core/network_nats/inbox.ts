@@ -18,12 +18,7 @@
  */
 import { Clock, Context, Effect, Layer } from "effect"
 import { decodeUntrusted, encode } from "../codec/mod.ts"
-import {
-  type AgentPubKey,
-  bytesEqual,
-  type DnaHash,
-  encodeHashB64,
-} from "../hash/mod.ts"
+import { type AgentPubKey, bytesEqual, type DnaHash, encodeHashB64 } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
 import { clockMicros } from "../time/mod.ts"
 import { NetworkError } from "../network/mod.ts"
@@ -200,12 +195,10 @@ export const makeInbox = (maxBytes: number) =>
           : [ERROR_KIND, errorBody(outcome.failure.message)]
         if (body === null) return
         const sealed = yield* Effect.result(seal(space, local, opened.from, replyKind, body))
-        const data = sealed._tag === "Success"
-          ? sealed.success
-          : yield* Effect.orElseSucceed(
-            seal(space, local, opened.from, ERROR_KIND, errorBody(sealed.failure.message)),
-            () => null,
-          )
+        const data = sealed._tag === "Success" ? sealed.success : yield* Effect.orElseSucceed(
+          seal(space, local, opened.from, ERROR_KIND, errorBody(sealed.failure.message)),
+          () => null,
+        )
         if (data !== null) yield* nats.publish(message.reply, data)
       })
 

@@ -205,7 +205,9 @@ export const makeIncoming = Effect.gen(function* () {
         if (action.type !== "dna" || action.prev_action !== null) {
           return "InvalidChain: a chain starts with its dna action"
         }
-        if (!bytesEqual(action.dna_hash, space)) return "InvalidChain: the dna action is for another DNA"
+        if (
+          !bytesEqual(action.dna_hash, space)
+        ) return "InvalidChain: the dna action is for another DNA"
       } else {
         if (action.type === "dna" || action.prev_action === null) {
           return "InvalidChain: only the first action of a chain has no previous action"
@@ -300,11 +302,13 @@ export const makeIncoming = Effect.gen(function* () {
           }
         }
       }
-      const written = yield* Effect.result(attempt("Incoming.integrate", () =>
-        store.transaction(() => {
-          const integration = chain.writeForeign(space, record, entryPrivate)
-          spaces.integrate(space, [integration])
-        })))
+      const written = yield* Effect.result(
+        attempt("Incoming.integrate", () =>
+          store.transaction(() => {
+            const integration = chain.writeForeign(space, record, entryPrivate)
+            spaces.integrate(space, [integration])
+          })),
+      )
       if (written._tag === "Failure") {
         // The same record integrated meanwhile (another copy), or a fork won the race.
         if (held(record.action_hash)) return { type: "held", record } as IngestOutcome
@@ -327,7 +331,9 @@ export const makeIncoming = Effect.gen(function* () {
   const ingest = (space: DnaHash, body: unknown, sender: AgentPubKey) =>
     Effect.gen(function* () {
       const decoded = decodeRecord(body)
-      if (typeof decoded === "string") return yield* refuse(space, null, sender, "Malformed", decoded)
+      if (typeof decoded === "string") {
+        return yield* refuse(space, null, sender, "Malformed", decoded)
+      }
       if (known(space, decoded.action_hash)) {
         return held(decoded.action_hash)
           ? { type: "held", record: decoded } as IngestOutcome
@@ -398,4 +404,3 @@ export class Incoming extends Context.Service<Incoming, IncomingShape>()(
 ) {
   static readonly layer = Layer.effect(Incoming, makeIncoming)
 }
-

@@ -79,7 +79,7 @@ export {
 export { decodeRecord, isPrivateEntryType, publicRecord } from "./records.ts"
 export { type RemoteDeps, type RemoteMethods } from "./remote.ts"
 export { type JoinedSpace, NatsState, type NatsStateShape } from "./state.ts"
-export { lastToken, SECTORS, sectorOf, spaceSubjects } from "./subjects.ts"
+export { lastToken, sectorOf, SECTORS, spaceSubjects } from "./subjects.ts"
 
 /**
  * The low half of the NATS network: the connection, the peer table, the inbox, the shared

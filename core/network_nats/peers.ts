@@ -15,8 +15,8 @@ import { Context, Layer, Schema } from "effect"
 import { verifySignature } from "../crypto/mod.ts"
 import {
   type AgentPubKey,
-  type DnaHash,
   decodeHashB64,
+  type DnaHash,
   encodeHashB64,
   fromBase64Url,
   hashCore,
@@ -206,4 +206,3 @@ export function makePeers(): PeersShape {
 export class Peers extends Context.Service<Peers, PeersShape>()("conductor/network_nats/Peers") {
   static readonly layer = Layer.sync(Peers, makePeers)
 }
-

@@ -8,7 +8,13 @@
  */
 import { Schema } from "effect"
 import { isHoloHash } from "../hash/mod.ts"
-import { type Action, ActionSchema, type Entry, MAX_ENTRY_BYTES, type Record } from "../types/mod.ts"
+import {
+  type Action,
+  ActionSchema,
+  type Entry,
+  MAX_ENTRY_BYTES,
+  type Record,
+} from "../types/mod.ts"
 
 const decodeAction = Schema.decodeUnknownExit(ActionSchema)
 
@@ -58,4 +64,3 @@ export function decodeRecord(body: unknown): Record | string {
     entry,
   }
 }
-

@@ -19,13 +19,7 @@
  */
 import { Effect } from "effect"
 import { decodeUntrusted, encode } from "../codec/mod.ts"
-import {
-  type AgentPubKey,
-  bytesEqual,
-  type DnaHash,
-  hashCore,
-  isHoloHash,
-} from "../hash/mod.ts"
+import { type AgentPubKey, bytesEqual, type DnaHash, hashCore, isHoloHash } from "../hash/mod.ts"
 import { NetworkError } from "../network/mod.ts"
 import { locationOf, Spaces } from "../space/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
@@ -33,7 +27,7 @@ import { type Record, recordWire } from "../types/mod.ts"
 import type { InboxShape } from "./inbox.ts"
 import type { IncomingShape, IngestOutcome } from "./incoming.ts"
 import { publicRecord } from "./records.ts"
-import { SECTORS, sectorOf } from "./subjects.ts"
+import { sectorOf, SECTORS } from "./subjects.ts"
 
 /** Most hashes one `sync` answer carries. */
 export const MAX_SYNC_HASHES = 16_000
@@ -187,7 +181,14 @@ export const makeRepair = (options: {
     const round = (space: DnaHash, local: AgentPubKey, peer: AgentPubKey) =>
       Effect.gen(function* () {
         const summary = yield* Effect.orDie(summaryOf(space))
-        const reply = yield* inbox.ask(space, local, peer, "sync", encodeSummary(summary), timeoutMs)
+        const reply = yield* inbox.ask(
+          space,
+          local,
+          peer,
+          "sync",
+          encodeSummary(summary),
+          timeoutMs,
+        )
         const offered = decodeHashes(reply.body, MAX_SYNC_HASHES)
         if (offered === null) return yield* malformed("Repair.round", "malformed sync answer")
         const missing = offered.filter((hash) => !incoming.known(space, hash))

@@ -22,7 +22,14 @@
 import { Clock, Effect, Exit, Layer, Metric, PubSub, Queue, Scope } from "effect"
 import { Cells } from "../cell/mod.ts"
 import { decodeUntrusted, encode } from "../codec/mod.ts"
-import { type AgentPubKey, bytesEqual, type DnaHash, encodeHashB64, hashKey, isHoloHash } from "../hash/mod.ts"
+import {
+  type AgentPubKey,
+  bytesEqual,
+  type DnaHash,
+  encodeHashB64,
+  hashKey,
+  isHoloHash,
+} from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
 import {
   Network,
@@ -270,8 +277,14 @@ export const NatsRuntimeLayer = Layer.effect(
       },
     })
 
-    inbox.register("sync", ({ space, envelope }) => repair.answerSync(space, envelope.from, envelope.body))
-    inbox.register("fetch", ({ space, local, envelope }) => repair.answerFetch(space, local, envelope.body))
+    inbox.register(
+      "sync",
+      ({ space, envelope }) => repair.answerSync(space, envelope.from, envelope.body),
+    )
+    inbox.register(
+      "fetch",
+      ({ space, local, envelope }) => repair.answerFetch(space, local, envelope.body),
+    )
 
     /** One round with one peer, unless one runs already; the result is logged, never raised. */
     const roundWith = (rt: SpaceRuntime, peer: AgentPubKey): Effect.Effect<boolean> =>
@@ -459,14 +472,18 @@ export const NatsRuntimeLayer = Layer.effect(
     yield* registerRemote({ inbox, state })
 
     yield* every(RECONCILE_MS, "reconcile", reconcile)
-    yield* every(config.agent_info_refresh_ms, "agent infos", Effect.gen(function* () {
-      for (const rt of runtimes.values()) yield* announceAll(rt)
-      for (const info of peers.sweep(now())) {
-        if (!state.isLocal(info.space, info.agent)) {
-          yield* log(`peer ${b64(info.agent)} left ${b64(info.space)} (its agent info lapsed)`)
+    yield* every(
+      config.agent_info_refresh_ms,
+      "agent infos",
+      Effect.gen(function* () {
+        for (const rt of runtimes.values()) yield* announceAll(rt)
+        for (const info of peers.sweep(now())) {
+          if (!state.isLocal(info.space, info.agent)) {
+            yield* log(`peer ${b64(info.agent)} left ${b64(info.space)} (its agent info lapsed)`)
+          }
         }
-      }
-    }))
+      }),
+    )
     yield* every(
       config.publish_interval_ms,
       "publish",
@@ -508,10 +525,14 @@ export const NatsRuntimeLayer = Layer.effect(
 
     // Leaving on shutdown: tombstones first, so peers drop us at once rather than on expiry.
     yield* Effect.addFinalizer(() =>
-      Effect.forEach([...runtimes.values()], (rt) =>
-        Effect.forEach([...rt.joined.locals.values()], (agent) => announce(rt, agent, true)), {
-        discard: true,
-      }).pipe(Effect.ignore)
+      Effect.forEach(
+        [...runtimes.values()],
+        (rt) =>
+          Effect.forEach([...rt.joined.locals.values()], (agent) => announce(rt, agent, true)),
+        {
+          discard: true,
+        },
+      ).pipe(Effect.ignore)
     )
 
     // --- operators --------------------------------------------------------------------------
@@ -520,7 +541,10 @@ export const NatsRuntimeLayer = Layer.effect(
       Effect.gen(function* () {
         const dna = rt.joined.dna
         const held = yield* Effect.orElseSucceed(spaces.stats(dna), () => ({ ops: 0, bytes: 0 }))
-        const queued = yield* Effect.orElseSucceed(outbox.stats(dna), () => ({ pending: 0, done: 0 }))
+        const queued = yield* Effect.orElseSucceed(
+          outbox.stats(dna),
+          () => ({ pending: 0, done: 0 }),
+        )
         const counts = incoming.counts(dna)
         const c = rt.joined.counters
         const stats: SpaceNetworkStats = {
