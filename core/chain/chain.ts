@@ -243,9 +243,7 @@ export const makeChain = Effect.gen(function* () {
       action.type,
       action.timestamp,
       entryHash,
-      action.type === "create" || action.type === "update"
-        ? entryTypeKey(action.entry_type)
-        : null,
+      action.type === "create" || action.type === "update" ? entryTypeKey(action.entry_type) : null,
       entryPrivate ? 1 : 0,
       originalOf(action),
       encodeAction(action),

@@ -12,7 +12,6 @@ import * as path from "node:path"
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const between = (minimum: number, maximum: number) =>
   Schema.Int.check(Schema.isBetween({ minimum, maximum }))
 

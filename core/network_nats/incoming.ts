@@ -33,12 +33,11 @@ import {
   hashKey,
 } from "../hash/mod.ts"
 import { verifiedRecord } from "../network/mod.ts"
-import { Ribosome } from "../ribosome/ribosome.ts"
 import { Spaces } from "../space/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
 import { clockMicros } from "../time/mod.ts"
 import type { Record } from "../types/mod.ts"
-import { validatePending } from "../workflow/mod.ts"
+import { recordValidator } from "../workflow/mod.ts"
 import { decodeRecord, isPrivateEntryType } from "./records.ts"
 
 /** Most records waiting for dependencies, over all spaces; the oldest go first past it. */
@@ -107,7 +106,7 @@ export const makeIncoming = Effect.gen(function* () {
   const chain = yield* Chain
   const spaces = yield* Spaces
   const hasher = yield* Hasher
-  const ribosome = yield* Ribosome
+  const validate = yield* recordValidator
   const cells = yield* Cells
   const clock = yield* Clock.Clock
   const q = store.prepare
@@ -279,14 +278,14 @@ export const makeIncoming = Effect.gen(function* () {
       )
       const validated = yield* Effect.result(
         Effect.provideService(
-          validatePending(ribosome, cell, workspace, [{ record, entryPrivate }]),
+          validate(cell, workspace, [{ record, entryPrivate }]),
           Spaces,
           spaces,
         ),
       )
       if (validated._tag === "Failure") {
         const failure = validated.failure
-        const author = { action_hash: record.action_hash, author: record.action.author }
+        const author = { "action_hash": record.action_hash, author: record.action.author }
         switch (failure.reason) {
           case "Invalid":
             return yield* refuse(space, author, sender, "Invalid", failure.detail)

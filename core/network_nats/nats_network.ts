@@ -11,7 +11,7 @@
  */
 import { Clock, Effect } from "effect"
 import { encode } from "../codec/mod.ts"
-import { type AgentPubKey, type DnaHash, hashKey } from "../hash/mod.ts"
+import { type DnaHash, hashKey } from "../hash/mod.ts"
 import type { NetworkShape } from "../network/mod.ts"
 import { locationOf, Outbox, type OutboxOp, Spaces } from "../space/mod.ts"
 import { clockMicros } from "../time/mod.ts"
@@ -82,9 +82,3 @@ export const makeNatsNetwork = Effect.gen(function* () {
   const network: NetworkShape = { peers, publish, ...remote }
   return network
 })
-
-/** The agents of a space this conductor hosts (for callers choosing who signs). */
-export const localAgents = (dna: DnaHash) =>
-  NatsState.useSync((state): ReadonlyArray<AgentPubKey> => [
-    ...(state.space(dna)?.locals.values() ?? []),
-  ])

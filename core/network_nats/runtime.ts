@@ -51,7 +51,7 @@ import { FULL_ARC, Peers, signAgentInfo, verifyAgentInfo } from "./peers.ts"
 import { isPrivateEntryType } from "./records.ts"
 import { registerRemote } from "./remote.ts"
 import { makeRepair } from "./repair.ts"
-import { type JoinedSpace, NatsState } from "./state.ts"
+import { firstLocal, type JoinedSpace, NatsState } from "./state.ts"
 import { spaceSubjects } from "./subjects.ts"
 
 /** Workers per subscription: messages of one subject are handled at most this many at once. */
@@ -179,7 +179,7 @@ export const NatsRuntimeLayer = Layer.effect(
       Effect.gen(function* () {
         const author = record.action.author
         if (state.isLocal(rt.joined.dna, author)) return
-        const validator = rt.joined.locals.values().next().value
+        const validator = firstLocal(rt.joined)
         if (validator === undefined) return
         const body = encode({ h: record.action_hash, t: opTypesOf(record) })
         yield* inbox.tell(rt.joined.dna, validator, author, "rcpt", body)
@@ -290,7 +290,7 @@ export const NatsRuntimeLayer = Layer.effect(
     const roundWith = (rt: SpaceRuntime, peer: AgentPubKey): Effect.Effect<boolean> =>
       Effect.gen(function* () {
         const key = hashKey(peer)
-        const local = rt.joined.locals.values().next().value
+        const local = firstLocal(rt.joined)
         if (local === undefined || rt.repairing.has(key)) return false
         rt.repairing.add(key)
         const result = yield* Effect.result(repair.round(rt.joined.dna, local, peer)).pipe(
@@ -373,7 +373,7 @@ export const NatsRuntimeLayer = Layer.effect(
             scope,
             subjects.allGets,
             (message) => {
-              const local = rt.joined.locals.values().next().value
+              const local = firstLocal(rt.joined)
               return local === undefined
                 ? Effect.void
                 : inbox.dispatch(dna, local, message, "authority")

@@ -7,7 +7,7 @@
  */
 import { Context, Layer } from "effect"
 import type { NetworkConfig } from "../config/mod.ts"
-import { type AgentPubKey, bytesEqual, type DnaHash, hashKey } from "../hash/mod.ts"
+import { type AgentPubKey, type DnaHash, hashKey } from "../hash/mod.ts"
 import { type AgentInfo, Peers, type PeersShape } from "./peers.ts"
 
 /** Counters of one space. */
@@ -66,14 +66,9 @@ export function makeNatsState(config: NetworkConfig, peers: PeersShape): NatsSta
   }
 }
 
-/** The agents of `locals` other than `agent` (helpers for callers choosing a local signer). */
+/** The local agent that signs for a space (repair, receipts, authority answers). */
 export function firstLocal(space: JoinedSpace): AgentPubKey | undefined {
   return space.locals.values().next().value
-}
-
-/** True when `agent` is in `list`. */
-export function includesAgent(list: ReadonlyArray<AgentPubKey>, agent: AgentPubKey): boolean {
-  return list.some((a) => bytesEqual(a, agent))
 }
 
 /** The NATS network's shared state. */

@@ -6,7 +6,12 @@
  */
 export { Commits, type CommitsShape, makeCommits } from "./commit.ts"
 export { callableExports, InstallFailed, registerDna, runGenesis } from "./genesis.ts"
-export { InvalidCommit, runValidateCallback, validatePending } from "./validation.ts"
+export {
+  InvalidCommit,
+  recordValidator,
+  runValidateCallback,
+  validatePending,
+} from "./validation.ts"
 export {
   makeZomeCalls,
   MAX_CALL_DEPTH,

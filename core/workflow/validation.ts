@@ -14,7 +14,7 @@ import type { PendingRecord, Workspace } from "../chain/mod.ts"
 import { decodeUntrusted, encode } from "../codec/mod.ts"
 import { bytesEqual, encodeHashB64 } from "../hash/mod.ts"
 import type { CellRef, HostCallContext } from "../ribosome/context.ts"
-import type { RibosomeShape } from "../ribosome/ribosome.ts"
+import { Ribosome, type RibosomeShape } from "../ribosome/ribosome.ts"
 import type { IntegrityZome } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import {
@@ -300,3 +300,19 @@ export const validatePending = (
 
     return Effect.forEach(records, validateRecord, { discard: true })
   })
+
+/**
+ * `validatePending` over the conductor's `Ribosome`, for records that were not written here:
+ * the network validates what other conductors send through the same callbacks (in a read-only
+ * workspace of the author's chain).
+ */
+export const recordValidator = Effect.map(
+  Effect.service(Ribosome),
+  (ribosome) =>
+  (
+    cell: CellRef,
+    workspace: Workspace,
+    records: ReadonlyArray<PendingRecord>,
+  ): Effect.Effect<void, InvalidCommit, Spaces> =>
+    validatePending(ribosome, cell, workspace, records),
+)
