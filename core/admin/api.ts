@@ -346,19 +346,15 @@ export const AdminRequest = Schema.Union([
 export type AdminRequest = typeof AdminRequest.Type
 
 /**
- * Admin requests Holochain 0.7 serves that this conductor deliberately does not (networking,
- * coordinator hot-swap, extra admin interfaces): they get `internal_error` naming the request
+ * Admin requests Holochain 0.7 serves that this conductor deliberately does not (coordinator
+ * hot-swap, full state dumps, extra admin interfaces; the network requests are answered by
+ * app_interface/network_requests.ts): they get `internal_error` naming the request
  * rather than a `deserialization` error, so a client can tell "unsupported" from "malformed".
  */
 export const UNSUPPORTED_ADMIN_REQUESTS: ReadonlySet<string> = new Set([
   "update_coordinators",
   "dump_full_state",
   "dump_conductor_state",
-  "dump_network_stats",
-  "dump_network_metrics",
-  "agent_info",
-  "add_agent_info",
-  "peer_meta_info",
   "add_admin_interfaces",
 ])
 
@@ -390,10 +386,6 @@ export type AppRequest = typeof AppRequest.Type
 
 /** App requests of Holochain 0.7 that need networking, which this conductor does not have. */
 export const UNSUPPORTED_APP_REQUESTS: ReadonlySet<string> = new Set([
-  "agent_info",
-  "peer_meta_info",
-  "dump_network_stats",
-  "dump_network_metrics",
   "send_direct_signal",
 ])
 

@@ -27,7 +27,8 @@ import { RibosomeStore } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import { Store } from "../store/mod.ts"
 import { canonicalCapGrant, type CapGrant, type CellId } from "../types/mod.ts"
-import { AppInterfaces, AppTokens } from "../app_interface/mod.ts"
+import { AppInterfaces, AppTokens, networkRequest } from "../app_interface/mod.ts"
+import { NetworkInfo } from "../network/mod.ts"
 import { reply } from "../app_interface/dispatch.ts"
 import {
   type AdminRequest,
@@ -150,6 +151,7 @@ export const makeAdminDispatch = Effect.gen(function* () {
   const store = yield* Store
   const appInterfaces = yield* AppInterfaces
   const tokens = yield* AppTokens
+  const networkInfo = yield* NetworkInfo
 
   /** Fails unless some installed app has the cell. */
   const requireInstalledCell = (cellId: CellId) =>
@@ -354,10 +356,26 @@ export const makeAdminDispatch = Effect.gen(function* () {
       }),
     )
 
+  /** A network request (app_interface/network_requests.ts), or undefined. */
+  const networkRequestOf = (payload: Uint8Array) => {
+    const raw = decodeMsgpack(payload)
+    const answer = raw._tag === "Success"
+      ? networkRequest(raw.success, { type: "admin" })
+      : undefined
+    return answer?.pipe(
+      Effect.mapError((failure) =>
+        failure.type === "deserialization" ? deserializationError() : internalError(failure.detail)
+      ),
+      Effect.provideService(NetworkInfo, networkInfo),
+    )
+  }
+
   const dispatch: AdminDispatch = (payload) =>
     Effect.suspend(() => {
       const request = parseAdminRequest(payload)
-      if (request instanceof ExternalApiError) return Effect.fail(request)
+      if (request instanceof ExternalApiError) {
+        return networkRequestOf(payload) ?? Effect.fail(request)
+      }
       return handle(request, payload)
     }).pipe(
       Effect.map(encode),

@@ -12,6 +12,7 @@
 import { Effect } from "effect"
 import { Apps, encodedProperties } from "../app/mod.ts"
 import { encode } from "../codec/mod.ts"
+import { NetworkInfo } from "../network/mod.ts"
 import {
   type AppRequest,
   decodeAppRequest,
@@ -25,6 +26,7 @@ import {
   UNSUPPORTED_APP_REQUESTS,
 } from "../admin/api.ts"
 import { appRequestProblem } from "../admin/request_identifiers.ts"
+import { networkRequest } from "./network_requests.ts"
 import { makeSignedCalls } from "./signed_call.ts"
 
 /** A response payload before encoding: `{type}` for unit variants, `{type, value}` otherwise. */
@@ -68,6 +70,7 @@ export function respond<R>(
 /** Builds the app dispatcher over the conductor's services. */
 export const makeAppDispatch = Effect.gen(function* () {
   const apps = yield* Apps
+  const networkInfo = yield* NetworkInfo
   const callZome = yield* makeSignedCalls
   const internal = Effect.mapError(toInternalError)
 
@@ -115,11 +118,36 @@ export const makeAppDispatch = Effect.gen(function* () {
     }
   }
 
+  /** A network request of the app (its DNAs only), or undefined. */
+  const networkRequestOf = (appId: string, payload: Uint8Array) => {
+    const raw = decodeMsgpack(payload)
+    if (raw._tag === "Failure") return undefined
+    const answer = networkRequest(raw.success, { type: "app", dnas: [] })
+    if (answer === undefined) return undefined
+    return respond(
+      Effect.gen(function* () {
+        const info = yield* apps.info(appId).pipe(internal)
+        const dnas = Object.values(info?.cell_info ?? {}).flatMap((cells) =>
+          cells.map((cell) => cell.value.cell_id[0])
+        )
+        const scoped = networkRequest(raw.success, { type: "app", dnas })!
+        return yield* scoped.pipe(
+          Effect.mapError((failure) =>
+            failure.type === "deserialization"
+              ? deserializationError()
+              : internalError(failure.detail)
+          ),
+        )
+      }).pipe(Effect.provideService(NetworkInfo, networkInfo)),
+    )
+  }
+
   const dispatch: AppDispatch = (appId, payload) => {
     const request = parseAppRequest(payload)
-    return request instanceof ExternalApiError
-      ? Effect.succeed(errorBytes(request))
-      : respond(handle(appId, request, payload))
+    if (!(request instanceof ExternalApiError)) return respond(handle(appId, request, payload))
+    // Off the hot path: only requests the app decoder does not serve are looked at again.
+    const network = networkRequestOf(appId, payload)
+    return network === undefined ? Effect.succeed(errorBytes(request)) : network
   }
   return dispatch
 })

@@ -18,6 +18,12 @@ export {
 } from "./app_interfaces.ts"
 export { type AppDispatch, makeAppDispatch, parseAppRequest } from "./dispatch.ts"
 export {
+  NETWORK_REQUEST_TYPES,
+  networkRequest,
+  type NetworkRequestFailure,
+  type NetworkRequestScope,
+} from "./network_requests.ts"
+export {
   makeNonceWitness,
   MAX_NONCE_AHEAD_MICROS,
   type NonceOutcome,

@@ -114,3 +114,28 @@ export async function startForumNode(
     throw error
   }
 }
+
+/** What `dump_network_metrics` reports of a space (the fields the tests read). */
+export interface SpaceMetrics {
+  readonly "gossip_state_summary": { readonly peers: number; readonly "repair_rounds": number }
+  readonly "publish_state_summary": {
+    readonly "ops_pending": number
+    readonly "ops_done": number
+    readonly "receipts_received": number
+    readonly refused: number
+    readonly integrated: number
+  }
+}
+
+/** This node's metrics of the forum's space, or null before it joined the space. */
+export async function spaceMetrics(node: ForumNode): Promise<SpaceMetrics | null> {
+  const dumped = await node.admin.dumpNetworkMetrics({
+    dna_hash: node.cellId[0],
+    include_dht_summary: false,
+  }) as unknown
+  const values = dumped instanceof Map ? [...dumped.values()] : Object.values(dumped as object)
+  if (values.length > 1) {
+    throw new Error(`metrics of more than one space: ${JSON.stringify(dumped)}`)
+  }
+  return (values[0] as SpaceMetrics | undefined) ?? null
+}

@@ -216,8 +216,13 @@ Deno.test("admin dispatch: lenient decoding, unit replies without value, error v
       await variant({ type: "get_dna_definition", value: [dna, dna] }),
       "deserialization",
     )
+    // Without a network: no agent infos, and adding one is refused.
+    assertEquals(await ask({ type: "agent_info", value: { dna_hashes: null } }), {
+      type: "agent_info",
+      value: [],
+    })
     assertEquals(
-      await variant({ type: "agent_info", value: { dna_hashes: null } }),
+      await variant({ type: "add_agent_info", value: { agent_infos: ["{}"] } }),
       "internal_error",
     )
     assertEquals(
