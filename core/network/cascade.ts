@@ -3,10 +3,22 @@
  * `Network` only for what is not local. What comes from the network is hostile until checked:
  * a record is used only when its action hashes to the asked (or returned) action hash, its
  * signature verifies against its author, and its entry (if any) hashes to the action's entry
- * hash; otherwise it is treated as not found. Host functions read through it once they can
- * await (the local store stays synchronous underneath).
+ * hash; otherwise it is treated as not found. Host functions read through it (they may wait);
+ * the local store stays synchronous underneath.
  *
- * @module
+ * Every read takes a `GetStrategy` (Holochain's): `local` never asks the network; `network`
+ * (the default) does. Content-addressed reads (`get`, `getAction`, `getEntry`) ask only when the
+ * data is not held here and take the first verified answer. Absence-sensitive reads (links,
+ * details) also merge what peers answer with what is held here, because a local "nothing" may
+ * only mean "not arrived yet": each remote action is verified on its own, so one forged item
+ * never hides the honest ones. Agent activity is read locally when the chain top is held, else
+ * from the network as a whole verified chain.
+ *
+ * Failures: a network without peers (`NoPeers`) leaves the local answer. Other network failures
+ * (`Timeout`, `Unreachable`) fail a read that has nothing local to answer with (a
+ * content-addressed miss, unknown activity): host functions hand that `NetworkError` to the zome
+ * as a value. An absence-sensitive read keeps its local answer instead (logged), so a conductor
+ * that is offline keeps working on what it holds (docs/decisions.md).
  */
 import { Context, Effect, Layer } from "effect"
 import { entryHashOf } from "../chain/mod.ts"
@@ -199,6 +211,19 @@ export const makeCascade = Effect.gen(function* () {
   const ask = <A>(effect: Effect.Effect<A, NetworkError>, none: A) =>
     Effect.catchIf(effect, (error) => error.reason === "NoPeers", () => Effect.succeed(none))
 
+  /**
+   * A network answer that only adds to what is held here: when the network fails, the local
+   * answer stands (logged), so a conductor that is offline keeps working on what it has.
+   */
+  const merge = <A>(effect: Effect.Effect<A, NetworkError>, none: A) =>
+    Effect.catch(
+      effect,
+      (error) =>
+        error.reason === "NoPeers"
+          ? Effect.succeed(none)
+          : Effect.as(Effect.logDebug(`cascade: local answer only: ${error.message}`), none),
+    )
+
   const get = Effect.fn("Cascade.get")(function* (
     dna: DnaHash,
     hash: Uint8Array,
@@ -282,7 +307,9 @@ export const makeCascade = Effect.gen(function* () {
   ) {
     const local = yield* spaces.getDetails(dna, hash, viewer)
     if (strategy === "local") return local
-    const remote = yield* ask(network.getDetails(dna, hash), null)
+    const remote = yield* (local === null
+      ? ask(network.getDetails(dna, hash), null)
+      : merge(network.getDetails(dna, hash), null))
     return hashTypeOf(hash) === "action"
       ? recordDetails(hash, local?.type === "record" ? local : null, remote)
       : entryDetails(hash, local?.type === "entry" ? local : null, remote)
@@ -295,7 +322,7 @@ export const makeCascade = Effect.gen(function* () {
   ) {
     const local = yield* spaces.getLinks(dna, query)
     if (strategy === "local") return local
-    const remote = yield* ask(network.getLinks(dna, query), [])
+    const remote = yield* merge(network.getLinks(dna, query), [])
     const verified = verifiedUnion(hasher, [remote], () => true)
     const deleted = new Set(
       verified.flatMap((

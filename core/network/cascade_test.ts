@@ -15,7 +15,7 @@ import { encode } from "../codec/mod.ts"
 import { type DnaHash, Hasher } from "../hash/mod.ts"
 import { Keystore } from "../keystore/mod.ts"
 import { encodeAction, type SignedAction } from "../types/mod.ts"
-import { localOnlyNetwork, makeCascade, Network, type NetworkShape } from "./mod.ts"
+import { localOnlyNetwork, makeCascade, Network, NetworkError, type NetworkShape } from "./mod.ts"
 
 const postType = { type: "app", "zome_index": 0, "entry_index": 0, visibility: "public" } as const
 
@@ -211,5 +211,29 @@ Deno.test("Cascade.agentActivity takes only a whole verified chain", async () =>
     const { cascade } = yield* cascadeWith({ agentActivity: () => Effect.succeed(chain) })
     assertEquals(yield* cascade.agentActivity(s.dna, s.agent, null, "network"), null)
     assertEquals(yield* cascade.agentActivity(s.dna, s.stranger, null, "local"), null)
+  }))
+})
+
+Deno.test("Cascade: a failing network leaves links to the local answer but fails a miss", async () => {
+  await run(Effect.gen(function* () {
+    const s = yield* setup
+    const down = Effect.fail(
+      new NetworkError({ reason: "Timeout", operation: "test", detail: "no answer" }),
+    )
+    const { cascade } = yield* cascadeWith({
+      get: () => down,
+      getLinks: () => down,
+      getDetails: () => down,
+    })
+    assertEquals(yield* cascade.getLinks(s.dna, { base: s.agent }), [])
+    const local = yield* cascade.getDetails(s.dna, s.local.action_hash, s.agent)
+    assertEquals(local?.type, "record")
+    const miss = yield* Effect.flip(cascade.get(s.dna, s.remote.action_hash, s.agent))
+    assertEquals(miss._tag === "NetworkError" ? miss.reason : miss._tag, "Timeout")
+    const detailsMiss = yield* Effect.flip(cascade.getDetails(s.dna, s.remote.action_hash, s.agent))
+    assertEquals(
+      detailsMiss._tag === "NetworkError" ? detailsMiss.reason : detailsMiss._tag,
+      "Timeout",
+    )
   }))
 })

@@ -74,6 +74,11 @@ export const MAX_ITEMS = 10_000
 export interface RemoteDeps {
   readonly inbox: InboxShape
   readonly state: NatsStateShape
+  /**
+   * True while the NATS connection is up (`NatsConnection.connected`). When given, requests
+   * made while it is down fail at once (`Unreachable`) instead of waiting for their timeout.
+   */
+  readonly connected?: () => boolean
 }
 
 /** The remote methods of the NATS network. */
@@ -210,6 +215,9 @@ export function makeRemote(deps: RemoteDeps): RemoteMethods {
   const targets = (dna: DnaHash, operation: string) =>
     Effect.gen(function* () {
       const clock = yield* Clock.Clock
+      if (deps.connected?.() === false) {
+        return yield* failure("Unreachable", operation, "not connected to NATS")
+      }
       const joined = state.space(dna)
       const from = joined === undefined ? undefined : firstLocal(joined)
       if (from === undefined) {
@@ -330,6 +338,9 @@ export function makeRemote(deps: RemoteDeps): RemoteMethods {
           "Network.callRemote",
           `${encodeHashB64(call.provenance)} is not an agent of this conductor in the space`,
         )
+      }
+      if (deps.connected?.() === false) {
+        return yield* failure("Unreachable", "Network.callRemote", "not connected to NATS")
       }
       const now = clockMicros(clock)
       const body = encodeCallRequest({
