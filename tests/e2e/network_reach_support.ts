@@ -45,6 +45,8 @@ export interface NetworkNodeOptions {
   readonly dir?: string
   /** `repair_interval_ms` instead of the e2e default. */
   readonly repairIntervalMs?: number
+  /** The whole `network:` section instead of the e2e one (benchmarks use the defaults). */
+  readonly network?: string
 }
 
 /** Starts a conductor on `urls` with the network test app installed and enabled. */
@@ -56,7 +58,7 @@ export async function startNetworkNode(
   networkHapp ??= await packed("tests/fixtures/happs/network")
   const conductor = await startConductor({
     ...(options.dir !== undefined ? { dir: options.dir } : {}),
-    extraConfig: networkConfig(urls, options.extra ?? "").replace(
+    extraConfig: options.network ?? networkConfig(urls, options.extra ?? "").replace(
       /repair_interval_ms: \d+/,
       `repair_interval_ms: ${options.repairIntervalMs ?? 2000}`,
     ),
