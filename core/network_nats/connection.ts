@@ -15,7 +15,7 @@ import {
   type Subscription,
 } from "@nats-io/nats-core"
 import { connect, type NodeConnectionOptions } from "@nats-io/transport-node"
-import { Context, Effect, Layer, PubSub, Queue, Schema, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, PubSub, Queue, Schema, type Scope } from "effect"
 import type { NatsConfig } from "../config/mod.ts"
 import { NetworkError } from "../network/mod.ts"
 
@@ -105,35 +105,54 @@ export function clientOptions(config: NatsConfig): NodeConnectionOptions {
   }
 }
 
-/** Wraps a connected client. */
-export const makeNatsConnection = (client: Client) =>
+/**
+ * Wraps a client that may not be connected yet: `ready` completes with it once it is. Until
+ * then nothing is published (ops stay due in the outbox), requests fail `Unreachable`, and
+ * subscribing waits for the connection.
+ */
+export const makeNatsConnection = (ready: Deferred.Deferred<Client>) =>
   Effect.gen(function* () {
     const events = yield* PubSub.unbounded<ConnectionEvent>()
     let dropped = 0
-    let connected = true
+    let connected = false
+    let current: Client | null = null
+    const notConnected = (operation: string, subject: string) =>
+      new NetworkError({
+        reason: "Unreachable",
+        operation,
+        detail: `${subject}: not connected to NATS yet`,
+      })
     // The client reports status changes on an async iterator; one detached reader feeds the
     // PubSub until the client closes (then the iterator ends).
-    void (async () => {
-      for await (const status of client.status()) {
-        if (status.type === "disconnect") {
-          connected = false
-          PubSub.publishUnsafe(events, "disconnected")
-        } else if (status.type === "reconnect") {
-          connected = true
-          PubSub.publishUnsafe(events, "reconnected")
-        }
-      }
-    })()
+    yield* Effect.forkScoped(Effect.flatMap(Deferred.await(ready), (client) =>
+      Effect.sync(() => {
+        current = client
+        connected = true
+        void (async () => {
+          for await (const status of client.status()) {
+            if (status.type === "disconnect") {
+              connected = false
+              PubSub.publishUnsafe(events, "disconnected")
+            } else if (status.type === "reconnect") {
+              connected = true
+              PubSub.publishUnsafe(events, "reconnected")
+            }
+          }
+        })()
+      })))
 
     const publish = (subject: string, data: Uint8Array) =>
       Effect.sync(() => {
-        if (client.isClosed()) return false
+        const client = current
+        if (client === null || client.isClosed()) return false
         client.publish(subject, data)
         return true
       })
 
-    const request = (subject: string, data: Uint8Array, timeoutMs: number) =>
-      Effect.tryPromise({
+    const request = (subject: string, data: Uint8Array, timeoutMs: number) => {
+      const client = current
+      if (client === null) return Effect.fail(notConnected("NatsConnection.request", subject))
+      return Effect.tryPromise({
         try: () => client.request(subject, data, { timeout: timeoutMs }),
         catch: (cause) => {
           const name = cause instanceof Error ? cause.name : ""
@@ -150,12 +169,14 @@ export const makeNatsConnection = (client: Client) =>
           })
         },
       }).pipe(Effect.map((msg) => msg.data))
+    }
 
     const subscribe = (
       subject: string,
       options: { readonly capacity?: number; readonly queue?: string } = {},
     ) =>
       Effect.gen(function* () {
+        const client = yield* Deferred.await(ready)
         const queue = yield* Queue.dropping<NatsMessage>(options.capacity ?? 1024)
         yield* Effect.acquireRelease(
           Effect.try({
@@ -189,9 +210,9 @@ export const makeNatsConnection = (client: Client) =>
       request,
       subscribe,
       events: PubSub.subscribe(events),
-      connected: () => connected && !client.isClosed(),
+      connected: () => connected && current !== null && !current.isClosed(),
       dropped: () => dropped,
-      server: () => client.getServer(),
+      server: () => current?.getServer() ?? "(not connected)",
     })
   })
 
@@ -199,26 +220,49 @@ export const makeNatsConnection = (client: Client) =>
 export class NatsConnection extends Context.Service<NatsConnection, NatsConnectionShape>()(
   "conductor/network_nats/NatsConnection",
 ) {
-  /** Connects with `config` (the first server must answer); drains and closes with the layer. */
+  /**
+   * Connects with `config`. A server that refuses (or is down) at start does not stop the
+   * conductor: it logs a warning and keeps dialling in the background, and joins its spaces
+   * once connected. Drains and closes with the layer.
+   */
   static readonly layer = (config: NatsConfig) =>
     Layer.effect(
       NatsConnection,
       Effect.gen(function* () {
         const servers = config.servers.join(", ")
-        const client = yield* Effect.acquireRelease(
+        const ready = yield* Deferred.make<Client>()
+        const dial = (waitOnFirstConnect: boolean) =>
           Effect.tryPromise({
-            try: () => connect(clientOptions(config)),
+            try: () => connect({ ...clientOptions(config), waitOnFirstConnect }),
             catch: (cause) => new NatsConnectError({ servers, cause }),
-          }),
-          (client) =>
-            Effect.promise(() =>
-              client.close().then(
-                () => undefined,
-                () => undefined,
-              )
+          })
+        const first = yield* Effect.result(dial(false))
+        if (first._tag === "Success") {
+          yield* Deferred.succeed(ready, first.success)
+        } else {
+          yield* Effect.logWarning(
+            `network: ${first.failure.message}; retrying every ${config.reconnect_wait_ms} ms`,
+          )
+          yield* Effect.forkScoped(
+            dial(true).pipe(
+              Effect.flatMap((client) => Deferred.succeed(ready, client)),
+              Effect.andThen(Effect.logInfo(`network: connected to NATS (${servers})`)),
+              Effect.catch((error) => Effect.logError(`network: ${error.message}`)),
             ),
+          )
+        }
+        yield* Effect.addFinalizer(() =>
+          Effect.promise(async () => {
+            await current?.close().then(() => undefined, () => undefined)
+          })
         )
-        return yield* makeNatsConnection(client)
+        let current: Client | undefined
+        yield* Effect.forkScoped(
+          Effect.map(Deferred.await(ready), (client) => {
+            current = client
+          }),
+        )
+        return yield* makeNatsConnection(ready)
       }),
     )
 }

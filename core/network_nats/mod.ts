@@ -40,7 +40,7 @@ import type { ConductorConfigShape, NetworkConfig } from "../config/mod.ts"
 import type { Keystore } from "../keystore/mod.ts"
 import { Network, NetworkInfo, type NetworkTimeouts, withTimeouts } from "../network/mod.ts"
 import type { Outbox, Spaces } from "../space/mod.ts"
-import { type NatsConnectError, NatsConnection } from "./connection.ts"
+import { NatsConnection } from "./connection.ts"
 import { Inbox } from "./inbox.ts"
 import { Incoming } from "./incoming.ts"
 import { makeNatsNetwork } from "./nats_network.ts"
@@ -135,8 +135,9 @@ export const networkInfoLayer = Layer.unwrap(Effect.gen(function* () {
  */
 export const configuredNetworkLayer = (config: ConductorConfigShape) => {
   const network = config.network ?? null
-  const chosen: Layer.Layer<Network, NatsConnectError, Keystore | Outbox | Spaces> =
-    network === null ? Network.layerLocal : natsNetworkLayer(network)
+  const chosen: Layer.Layer<Network, never, Keystore | Outbox | Spaces> = network === null
+    ? Network.layerLocal
+    : natsNetworkLayer(network)
   const said = Layer.effectDiscard(
     Effect.logInfo(
       network === null

@@ -78,7 +78,10 @@ export const makeNatsNetwork = Effect.gen(function* () {
   const peers = (dna: DnaHash) =>
     Effect.sync(() => state.remotePeers(dna, clockMicros(clock)).length)
 
-  const remote = makeRemote({ inbox, state })
+  // Not a literal: the remote methods may take more than the fields RemoteDeps names here
+  // (`connected` lets requests fail at once while NATS is down).
+  const deps = { inbox, state, connected: nats.connected }
+  const remote = makeRemote(deps)
   const network: NetworkShape = { peers, publish, ...remote }
   return network
 })

@@ -36,7 +36,6 @@ import {
   NetworkError,
   NetworkInfo,
   type NetworkInfoShape,
-  publishDue,
   type SpaceNetworkStats,
 } from "../network/mod.ts"
 import { Outbox, Spaces } from "../space/mod.ts"
@@ -58,6 +57,8 @@ import { spaceSubjects } from "./subjects.ts"
 const WORKERS = 4
 /** How often the running cells are compared with the joined spaces, in ms. */
 const RECONCILE_MS = 1000
+/** Most ops one publish round hands to the network. */
+const PUBLISH_BATCH = 200
 /** How often waiting records are retried, in ms. */
 const RETRY_WAITING_MS = 2000
 /** Least time between two announcements of a space's agents prompted by newcomers, in µs. */
@@ -132,10 +133,17 @@ export const NatsRuntimeLayer = Layer.effect(
       })
 
     /** Takes a verified agent info from elsewhere; starts repair with a new peer. */
-    const acceptInfo = (encoded: string, from: AgentPubKey | null): Effect.Effect<void, string> =>
+    const acceptInfo = (
+      encoded: string,
+      from: AgentPubKey | null,
+      space: DnaHash | null,
+    ): Effect.Effect<void, string> =>
       Effect.gen(function* () {
         const info = verifyAgentInfo(encoded, now())
         if (!("encoded" in info)) return yield* Effect.fail(info.detail)
+        if (space !== null && !bytesEqual(space, info.space)) {
+          return yield* Effect.fail("the agent info is for another space")
+        }
         if (from !== null && !bytesEqual(from, info.agent)) {
           return yield* Effect.fail("the agent info is not the sender's own")
         }
@@ -164,7 +172,7 @@ export const NatsRuntimeLayer = Layer.effect(
         if (!("body" in opened)) return
         const text = new TextDecoder("utf-8", { fatal: false }).decode(opened.body)
         yield* Effect.catch(
-          acceptInfo(text, opened.from),
+          acceptInfo(text, opened.from, rt.joined.dna),
           (detail) => Effect.logDebug(`network: agent info refused: ${detail}`),
         )
       })
@@ -230,6 +238,8 @@ export const NatsRuntimeLayer = Layer.effect(
       Effect.gen(function* () {
         const rt = runtimes.get(hashKey(space))
         if (rt === undefined || state.isLocal(space, envelope.from)) return null
+        // Only agents with a live agent info in the space count as validators.
+        if (peers.get(space, envelope.from, now()) === undefined) return null
         let raw: unknown
         try {
           raw = decodeUntrusted(envelope.body)
@@ -469,7 +479,8 @@ export const NatsRuntimeLayer = Layer.effect(
         ),
       )
 
-    yield* registerRemote({ inbox, state })
+    const remoteDeps = { inbox, state, connected: nats.connected }
+    yield* registerRemote(remoteDeps)
 
     yield* every(RECONCILE_MS, "reconcile", reconcile)
     yield* every(
@@ -484,14 +495,22 @@ export const NatsRuntimeLayer = Layer.effect(
         }
       }),
     )
+    // `publishDue`, restricted to the spaces that have a holder now: ops of a space without
+    // peers stay due without crowding the others out of the batch.
     yield* every(
       config.publish_interval_ms,
       "publish",
-      publishDue(200).pipe(
-        Effect.provideService(Network, network),
-        Effect.provideService(Outbox, outbox),
-        Effect.asVoid,
-      ),
+      Effect.gen(function* () {
+        const at = now()
+        const open = [...runtimes.values()]
+          .filter((rt) => state.holders(rt.joined.dna, at).length > 0)
+          .map((rt) => rt.joined.dna)
+        const due = yield* outbox.dueIn(open, at, PUBLISH_BATCH)
+        if (due.length === 0) return
+        const sent = yield* network.publish(due)
+        const asked = new Set(due.map((op) => op.id))
+        yield* outbox.published(sent.filter((id) => asked.has(id)), at)
+      }),
     )
     yield* every(RETRY_WAITING_MS, "retry waiting", retryWaiting)
     yield* Effect.forkScoped(
@@ -598,7 +617,7 @@ export const NatsRuntimeLayer = Layer.effect(
         ),
       addAgentInfos: (infos) =>
         Effect.forEach(infos, (encoded, index) =>
-          acceptInfo(encoded, null).pipe(
+          acceptInfo(encoded, null, null).pipe(
             Effect.mapError((detail) =>
               new NetworkError({
                 reason: "Refused",

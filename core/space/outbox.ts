@@ -64,6 +64,15 @@ export interface OutboxShape {
   readonly enqueue: (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>, now: number) => void
   /** Ops due for (re)publishing at `now`, oldest first, at most `limit` (≤ `MAX_DUE_BATCH`). */
   readonly due: (now: number, limit: number) => Effect.Effect<ReadonlyArray<OutboxOp>, StoreError>
+  /**
+   * Like `due`, for the ops of these DNAs only (a network publishes only where it has peers;
+   * ops of other DNAs must not crowd them out of the batch).
+   */
+  readonly dueIn: (
+    dnas: ReadonlyArray<DnaHash>,
+    now: number,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<OutboxOp>, StoreError>
   /** The queued ops of one action (done or not). */
   readonly ofAction: (actionHash: Uint8Array) => Effect.Effect<ReadonlyArray<OutboxOp>, StoreError>
   /** Records a publish attempt of these ops at `now` and schedules the next with back-off. */
@@ -148,6 +157,14 @@ export const makeOutbox = Effect.gen(function* () {
     `SELECT ${COLUMNS} FROM outbox o JOIN actions a ON a.id = o.id / ${OPS_PER_ACTION}
      WHERE o.done_at IS NULL AND o.next_publish_at <= ? ORDER BY o.next_publish_at, o.id LIMIT ?`,
   )
+  const selectDueIn = (count: number) =>
+    q(
+      `SELECT ${COLUMNS} FROM outbox o JOIN actions a ON a.id = o.id / ${OPS_PER_ACTION}
+       WHERE o.done_at IS NULL AND o.next_publish_at <= ? AND a.dna_hash IN (${
+        Array(count).fill("?").join(", ")
+      }) ORDER BY o.next_publish_at, o.id LIMIT ?`,
+    )
+  const dueInStatements = new Map<number, ReturnType<typeof selectDueIn>>()
   const selectOfAction = q(
     `SELECT ${COLUMNS} FROM actions a JOIN ${OPS_OF_ACTION} WHERE a.hash = ? ORDER BY o.id`,
   )
@@ -226,6 +243,21 @@ export const makeOutbox = Effect.gen(function* () {
         >).map(toOp),
     )
 
+  const dueIn = (dnas: ReadonlyArray<DnaHash>, now: number, limit: number) =>
+    attempt("Outbox.dueIn", () => {
+      if (dnas.length === 0) return []
+      let statement = dueInStatements.get(dnas.length)
+      if (statement === undefined) {
+        statement = selectDueIn(dnas.length)
+        dueInStatements.set(dnas.length, statement)
+      }
+      return (statement.all(
+        now,
+        ...dnas,
+        Math.max(0, Math.min(limit, MAX_DUE_BATCH)),
+      ) as unknown as Array<OutboxRow>).map(toOp)
+    })
+
   const ofAction = (actionHash: Uint8Array) =>
     attempt(
       "Outbox.ofAction",
@@ -278,6 +310,7 @@ export const makeOutbox = Effect.gen(function* () {
   return Outbox.of({
     enqueue,
     due,
+    dueIn,
     ofAction,
     published,
     receipt,

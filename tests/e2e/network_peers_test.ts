@@ -63,6 +63,34 @@ Deno.test("receipts, the network requests, and a dead peer leaving within the TT
       assertEquals(stats.transport_stats.peer_urls, [nats.url])
     })
 
+    await step(t, "/metrics shows the space's peers and ops", async () => {
+      const a = nodes[0]!
+      const space = encodeHashToBase64(a.cellId[0])
+      await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${a.conductor.ready.http_port}/metrics`)
+        const text = await response.text()
+        return text.includes(`conductor_network_peers{space="${space}"} 1`) &&
+          text.includes(`conductor_network_ops_held{space="${space}"}`)
+      }, "the network gauges on /metrics")
+    })
+
+    await step(t, "disabling the app announces a tombstone; enabling it rejoins", async () => {
+      const [a, b] = nodes as [ForumNode, ForumNode]
+      const bAgent = encodeHashToBase64(b.cellId[1])
+      await b.admin.disableApp({ installed_app_id: "forum" })
+      await waitFor(async () => {
+        const infos = (await a.admin.agentInfo({ dna_hashes: null }))
+          .map((info) => JSON.parse(JSON.parse(info).agentInfo))
+        return infos.some((info) => info.agent === bAgent && info.isTombstone === true)
+      }, "a to hold b's tombstone")
+      assertEquals((await spaceMetrics(a))?.gossip_state_summary.peers, 0)
+      await b.admin.enableApp({ installed_app_id: "forum" })
+      await waitFor(
+        async () => (await spaceMetrics(a))?.gossip_state_summary.peers === 1,
+        "a to see b again",
+      )
+    })
+
     await step(t, "a peer killed with SIGKILL leaves the others' view within the TTL", async () => {
       const [a, b] = nodes as [ForumNode, ForumNode]
       Deno.kill(b.conductor.pid, "SIGKILL")

@@ -1,8 +1,9 @@
 /**
  * Conductors that talk: real `nats-server` on free loopback ports, conductor processes running
  * the forum, the unmodified `@holochain/client`. One conductor creates a post and the others see
- * it in `list_posts`; a conductor that joins later catches up; one whose NATS connection is cut
- * writes while offline, comes back, and everyone converges without a restart.
+ * it in `list_posts`; a conductor that starts while NATS is unreachable joins once it is; one
+ * that joins later catches up; one whose NATS connection is cut writes while offline, comes
+ * back, and everyone converges without a restart.
  *
  * @module
  */
@@ -32,9 +33,14 @@ Deno.test("conductors share the forum over NATS: publish, late join, offline wri
     await step(t, "three conductors start; a post on one is listed by the others", async () => {
       nodes.push(await startForumNode("a", [nats.url]))
       nodes.push(await startForumNode("b", [nats.url]))
-      // c reaches NATS through a proxy the test can cut.
+      // c reaches NATS through a proxy the test can cut; it starts while the proxy refuses, so
+      // it comes up unconnected and joins once NATS is reachable.
+      proxy.refuse(true)
       nodes.push(await startForumNode("c", [proxy.url()]))
       await nodes[0]!.call("create_post", post("hello from a"))
+      await converge(nodes.slice(0, 2), ["hello from a"])
+      assert(nodes[2]!.conductor.output().includes("cannot connect to NATS"))
+      proxy.refuse(false)
       await converge(nodes, ["hello from a"])
     })
 
