@@ -13,6 +13,7 @@ import { decode } from "@msgpack/msgpack"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { startNatsServer } from "../support/nats.ts"
 import { cleanup, step, waitFor } from "../support/timeout.ts"
+import { type ForumNode, spaceMetrics } from "./network_support.ts"
 import { type NetworkNode, startNetworkNode } from "./network_reach_support.ts"
 
 const same = (a: unknown, b: Uint8Array) =>
@@ -34,6 +35,14 @@ Deno.test("reads, remote calls and signals reach other conductors over NATS", as
       }),
     ])
     nodes.push(a!, b!, z!)
+    // Conductors dial NATS in the background: wait until each sees the two others.
+    for (const node of nodes) {
+      await waitFor(
+        async () =>
+          (await spaceMetrics(node as unknown as ForumNode))?.gossip_state_summary.peers === 2,
+        `${node.name} to see its two peers`,
+      )
+    }
     const thing = (await a!.call("host_fns", "call_create", {
       entry_type: "thing",
       entry: { value: 7 },
