@@ -12,6 +12,7 @@
 import { decode } from "@msgpack/msgpack"
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { startNatsServer } from "../support/nats.ts"
+import { startTcpProxy } from "../support/tcp_proxy.ts"
 import { cleanup, step, waitFor } from "../support/timeout.ts"
 import { type ForumNode, spaceMetrics } from "./network_support.ts"
 import { type NetworkNode, startNetworkNode } from "./network_reach_support.ts"
@@ -156,6 +157,53 @@ Deno.test("reads, remote calls and signals reach other conductors over NATS", as
   } finally {
     await cleanup([
       ...nodes.map((n) => [`stopping ${n.name}`, () => n.stop()] as const),
+      ["closing nats-server", () => nats.close()],
+    ])
+  }
+})
+
+Deno.test("a zome call waiting on the network does not block other calls of the same cell", async (t) => {
+  const nats = await startNatsServer()
+  const proxy = startTcpProxy({ port: nats.ports.client })
+  const nodes: Array<NetworkNode> = []
+  try {
+    const a = await startNetworkNode("a", [nats.url])
+    nodes.push(a)
+    // z reaches NATS through a proxy the test pauses; long timeouts so only the pause decides.
+    const z = await startNetworkNode("z", [proxy.url()], {
+      network: [
+        `network:`,
+        `  nats: {servers: [${JSON.stringify(proxy.url())}], ping_interval_ms: 600000}`,
+        `  request_timeout_ms: 120000`,
+      ].join("\n"),
+    })
+    nodes.push(z)
+    for (const node of nodes) {
+      await waitFor(
+        async () =>
+          (await spaceMetrics(node as unknown as ForumNode))?.gossip_state_summary.peers === 1,
+        `${node.name} to see its peer`,
+      )
+    }
+    await step(t, "a read held up by the network leaves a local call free to run", async () => {
+      // A hash nobody holds: z must ask a, and the paused proxy holds the question.
+      const missing = new Uint8Array([0x84, 0x29, 0x24, ...new Array(36).fill(5)])
+      proxy.pause()
+      let settled = false
+      const slow = z.host("get_1", { hash: missing, strategy: "network" }).finally(() => {
+        settled = true
+      })
+      await waitFor(() => proxy.heldBytes > 0, "z's question to reach the paused proxy")
+      const who = (await z.call("network", "whoami", "meanwhile")) as { payload: unknown }
+      assertEquals(who.payload, "meanwhile")
+      assert(!settled, "the read cannot have settled while its question is held")
+      proxy.resume()
+      assertEquals(await slow, { ok: null })
+    })
+  } finally {
+    await cleanup([
+      ...nodes.map((n) => [`stopping ${n.name}`, () => n.stop()] as const),
+      ["closing the proxy", () => proxy.close()],
       ["closing nats-server", () => nats.close()],
     ])
   }
