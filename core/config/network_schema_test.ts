@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict"
 import { Effect, Exit } from "effect"
-import { type ConfigError, parseConfig } from "./mod.ts"
+import { CONFIG_TEMPLATE, type ConfigError, parseConfig } from "./mod.ts"
 
 const env = { cwd: "/srv/work", env: () => undefined, readFile: () => undefined }
 const parse = (text: string) =>
@@ -48,4 +48,13 @@ Deno.test("network: every problem at once, with lines and did-you-mean", () => {
   assertEquals(problems("network:\n  nats:\n    servers: ['http://x/y']\n"), [
     'network.nats.servers.0@3: a NATS server is nats://host:port, tls://host:port or host:port, got "http://x/y"',
   ])
+})
+
+Deno.test("the init template's commented network section decodes when uncommented", () => {
+  const block = CONFIG_TEMPLATE.slice(CONFIG_TEMPLATE.indexOf("# network:"))
+  const text = CONFIG_TEMPLATE + "\n" + block.replaceAll(/^# /gm, "")
+  const exit = Effect.runSyncExit(parseConfig(text, "/etc/conductor/conductor.yaml", env))
+  assert(Exit.isSuccess(exit))
+  assertEquals(exit.value.network?.nats.servers, ["nats://127.0.0.1:4222"])
+  assertEquals(exit.value.network?.required_receipts, 5)
 })

@@ -112,4 +112,20 @@ receptors: []
 #    max_session_bytes: 268435456
 #    max_undo: 1000 # checkpoints kept per session; older ones fold into the baseline
 #    max_sessions: 1000
+
+# Other conductors over NATS (README, "Two conductors that talk"). Without this section the
+# conductor is local-only. NATS only routes: every message is signed and checked by its receiver.
+# network:
+#   nats: {servers: ["nats://127.0.0.1:4222"], reconnect_wait_ms: 1000, ping_interval_ms: 10000}
+#   # nats also takes credentials (an nsc .creds file), token, user and pass, and
+#   # tls: {ca_file, cert_file, key_file}; files are relative to this one.
+#   agent_info_ttl_ms: 60000 # a peer that stops re-signing leaves everyone's view after this
+#   agent_info_refresh_ms: 20000
+#   publish_interval_ms: 200
+#   repair_interval_ms: 30000 # also on reconnect and when a peer joins
+#   request_timeout_ms: 5000 # per repair request: a dead peer costs only this
+#   repair_parallelism: 8
+#   arc: full # full holds every op of a space; zero holds none
+#   required_receipts: 5 # or every peer when there are fewer
+#   max_message_bytes: 1048576
 `

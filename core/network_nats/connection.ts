@@ -138,7 +138,12 @@ export const makeNatsConnection = (ready: Deferred.Deferred<Client>) =>
               PubSub.publishUnsafe(events, "reconnected")
             }
           }
-        })()
+        })().catch(() => {
+          // The status stream failed (the client is gone): a rejection left unhandled here
+          // would end the process; being disconnected is what it means.
+          connected = false
+          PubSub.publishUnsafe(events, "disconnected")
+        })
       })))
 
     const publish = (subject: string, data: Uint8Array) =>

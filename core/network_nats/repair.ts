@@ -19,7 +19,14 @@
  */
 import { Effect } from "effect"
 import { decodeUntrusted, encode } from "../codec/mod.ts"
-import { type AgentPubKey, bytesEqual, type DnaHash, hashCore, isHoloHash } from "../hash/mod.ts"
+import {
+  type AgentPubKey,
+  bytesEqual,
+  type DnaHash,
+  hashCore,
+  hashKey,
+  isHoloHash,
+} from "../hash/mod.ts"
 import { NetworkError } from "../network/mod.ts"
 import { locationOf, Spaces } from "../space/mod.ts"
 import { Store, StoreError } from "../store/mod.ts"
@@ -127,6 +134,8 @@ export const makeRepair = (options: {
     const store = yield* Store
     const spaces = yield* Spaces
     const selectHashes = store.prepare("SELECT hash FROM actions WHERE dna_hash = ?")
+    /** Records some round is fetching now, by `hashKey`. */
+    const fetching = new Set<string>()
     const { inbox, incoming, maxBytes, timeoutMs } = options
 
     const heldHashes = (space: DnaHash) =>
@@ -196,27 +205,40 @@ export const makeRepair = (options: {
         let integrated = 0
         let cursor = 0
         while (cursor < missing.length) {
-          const batch = missing.slice(cursor, cursor + MAX_FETCH)
+          // Rounds with several peers run at once and usually miss the same records: each
+          // record is fetched by one round at a time, and not at all once it is held.
+          const batch = missing.slice(cursor, cursor + MAX_FETCH).filter((hash) =>
+            !fetching.has(hashKey(hash)) && !incoming.known(space, hash)
+          )
+          if (batch.length === 0) {
+            cursor += MAX_FETCH
+            continue
+          }
+          for (const hash of batch) fetching.add(hashKey(hash))
+          const release = Effect.sync(() => {
+            for (const hash of batch) fetching.delete(hashKey(hash))
+            options.inFlight(space, -1)
+          })
           options.inFlight(space, 1)
-          const answer = yield* inbox.ask(space, local, peer, "fetch", encode(batch), timeoutMs)
-            .pipe(Effect.ensuring(Effect.sync(() => options.inFlight(space, -1))))
-          let records: unknown
-          try {
-            records = decodeUntrusted(answer.body)
-          } catch {
-            return yield* malformed("Repair.round", "malformed fetch answer")
-          }
-          if (!Array.isArray(records) || records.length > batch.length) {
-            return yield* malformed("Repair.round", "the fetch answer is not a list of records")
-          }
-          // A peer that answers nothing makes no progress: stop rather than spin.
-          if (records.length === 0) break
-          cursor += records.length
-          for (const body of records) {
-            const outcome = yield* Effect.orDie(incoming.ingest(space, body, peer))
-            if (outcome.type === "integrated") integrated++
-            yield* options.onIngested(space, outcome)
-          }
+          yield* Effect.gen(function* () {
+            const answer = yield* inbox.ask(space, local, peer, "fetch", encode(batch), timeoutMs)
+            let records: unknown
+            try {
+              records = decodeUntrusted(answer.body)
+            } catch {
+              return yield* malformed("Repair.round", "malformed fetch answer")
+            }
+            if (!Array.isArray(records) || records.length > batch.length) {
+              return yield* malformed("Repair.round", "the fetch answer is not a list of records")
+            }
+            for (const body of records) {
+              const outcome = yield* Effect.orDie(incoming.ingest(space, body, peer))
+              if (outcome.type === "integrated") integrated++
+              yield* options.onIngested(space, outcome)
+            }
+            // A peer that answers nothing makes no progress: stop rather than spin.
+            cursor = records.length === 0 ? missing.length : cursor + records.length
+          }).pipe(Effect.ensuring(release))
         }
         return integrated
       })

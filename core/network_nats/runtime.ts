@@ -10,7 +10,7 @@
  *   `agent_info_ttl_ms`) and drops lapsed peers, so a dead peer leaves within the TTL;
  * - integrates published ops through `Incoming` and sends the author a signed receipt for each
  *   valid one; counts receipts for its own ops and settles them when complete;
- * - runs the publish loop (`publishDue` every `publish_interval_ms`);
+ * - runs the publish loop every `publish_interval_ms` (the due ops of spaces that have a holder);
  * - repairs (./repair.ts) with every live peer in parallel: when a space is joined, when a new
  *   peer appears, after a reconnect, and every `repair_interval_ms` (with jitter);
  * - updates the per-space gauges of `/metrics`.

@@ -618,8 +618,15 @@ Deno.test({
           admin.revokeAgentKey({ app_id: "flow", agent_key: cellId[1] }),
         )
         assertEquals(revokeKey.name, "deserialization")
-        const unsupported = await rejection(admin.dumpNetworkStats())
+        const unsupported = await rejection(
+          admin.dumpFullState({ cell_id: cellId }),
+        )
         assertEquals(unsupported.name, "internal_error")
+        // Without a network: section, the network requests answer for a local-only conductor.
+        const stats = await admin.dumpNetworkStats() as unknown as {
+          "transport_stats": { backend: string }
+        }
+        assertEquals(stats.transport_stats.backend, "none")
         const wrongShape = await rejection(
           admin.enableApp({ installed_app_id: 42 as unknown as string }),
         )

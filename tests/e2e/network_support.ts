@@ -139,3 +139,24 @@ export async function spaceMetrics(node: ForumNode): Promise<SpaceMetrics | null
   }
   return (values[0] as SpaceMetrics | undefined) ?? null
 }
+
+/**
+ * Runs `fn`; a failure is rethrown with the last lines each conductor printed, so that a
+ * failure under load says what the conductors saw.
+ */
+export async function withOutputs(
+  nodes: ReadonlyArray<ForumNode>,
+  fn: () => Promise<void>,
+): Promise<void> {
+  try {
+    await fn()
+  } catch (error) {
+    const outputs = nodes.map((node) =>
+      `--- ${node.name} (pid ${node.conductor.pid}):\n` +
+      node.conductor.output().split("\n").slice(-40).join("\n")
+    ).join("\n")
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs}`, {
+      cause: error,
+    })
+  }
+}
