@@ -5,7 +5,8 @@
  * missed. The report is what goes into `docs/benchmarks.md`.
  *
  * Run: `deno task bench [--only
- * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine,parallel]`. The soak
+ * core,nonce,process,websocket,receptors,wasm_receptor,forum,robustness,engine,parallel,
+ * network]`. The soak
  * benchmark is long (30 minutes by default) and runs only when asked for: `deno task bench --only
  * soak`, with its options after `--soak` (`deno task bench --only soak --soak --minutes 10`).
  *
@@ -30,6 +31,35 @@ interface Goal {
 }
 
 const GOALS: ReadonlyArray<Goal> = [
+  // Issue 8 (the network over NATS).
+  {
+    matches: (n) => /^sync lag commit → held on another conductor, (2|10) conductors, p95$/.test(n),
+    text: "≤ 1,000 ms",
+    met: (v) => v <= 1000,
+  },
+  {
+    matches: (n) =>
+      n.startsWith(
+        "sync lag commit → held on another conductor, 2 conductors, 50 ms per hop (proxy), p95",
+      ),
+    text: "≤ 1,500 ms",
+    met: (v) => v <= 1500,
+  },
+  {
+    matches: (n) => n.startsWith("all receipts back"),
+    text: "≤ 500 ms",
+    met: (v) => v <= 500,
+  },
+  {
+    matches: (n) => n.startsWith("call_remote round trip as the client sees it, p50"),
+    text: "≤ 2 ms",
+    met: (v) => v <= 2,
+  },
+  {
+    matches: (n) => n.startsWith("remote signal, A's call → B's client, p50"),
+    text: "≤ 1 ms",
+    met: (v) => v <= 1,
+  },
   {
     matches: (n) => / two clients on two cells vs one, workers [1-9]/.test(n),
     text: "≥ 1.6x",
@@ -127,6 +157,7 @@ const BENCHMARKS: ReadonlyArray<
   { key: "robustness", args: ["bench/robustness_bench.ts"] },
   { key: "engine", args: ["bench/engine_bench.ts"] },
   { key: "parallel", args: ["bench/parallel_bench.ts"] },
+  { key: "network", args: ["bench/network_bench.ts"] },
 ]
 
 const ROOT = new URL("../", import.meta.url).pathname

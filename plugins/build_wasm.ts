@@ -66,6 +66,7 @@ export const TARGETS: readonly Target[] = [
   fixture("emit_many"),
   fixture("host_fns_integrity"),
   fixture("host_fns"),
+  fixture("network"),
   fixture("trap"),
   fixture("spin"),
   fixture("grow"),

@@ -11,7 +11,7 @@
  */
 import { Context, Duration, Effect, Layer, Schema } from "effect"
 import type { AgentPubKey, DnaHash } from "../hash/mod.ts"
-import type { LinkQuery, LinkRow, OutboxOp } from "../space/mod.ts"
+import type { EntryDetails, LinkQuery, OutboxOp, RecordDetails } from "../space/mod.ts"
 import type { Record, SignedAction } from "../types/mod.ts"
 
 /** A network request that did not get an answer. */
@@ -56,6 +56,29 @@ export interface RemoteCall {
   readonly provenance: AgentPubKey
 }
 
+/**
+ * A signal to other agents' cells, as `send_remote_signal` sends it (signed by `from`). Each
+ * target's conductor calls `recv_remote_signal` of the zome named `zome` with `payload`.
+ */
+export interface RemoteSignal {
+  readonly from: AgentPubKey
+  readonly zome: string
+  readonly targets: ReadonlyArray<AgentPubKey>
+  readonly payload: Uint8Array
+}
+
+/**
+ * What the callee answered to a remote call: its output, a refusal by its capability grants, or
+ * its failure (a guest error, a missing function…). Network failures are `NetworkError`s.
+ */
+export type RemoteCallOutcome =
+  | { readonly type: "ok"; readonly value: Uint8Array }
+  | { readonly type: "unauthorized"; readonly value: string }
+  | { readonly type: "error"; readonly value: string }
+
+/** A record's or an entry's details from authorities, unverified (the Cascade checks them). */
+export type RemoteDetails = RecordDetails | EntryDetails
+
 /** What the network offers. Every method may be asynchronous and is bounded by a timeout. */
 export interface NetworkShape {
   /** Agents of a DNA this node can currently reach. */
@@ -69,24 +92,38 @@ export interface NetworkShape {
   ) => Effect.Effect<ReadonlyArray<number>, NetworkError>
   /** A record by action or entry hash from an authority, unverified; null when none has it. */
   readonly get: (dna: DnaHash, hash: Uint8Array) => Effect.Effect<Record | null, NetworkError>
-  /** Links on a base from its authorities, unverified. */
+  /** A record's (action hash) or an entry's details from authorities, unverified. */
+  readonly getDetails: (
+    dna: DnaHash,
+    hash: Uint8Array,
+  ) => Effect.Effect<RemoteDetails | null, NetworkError>
+  /**
+   * The link activity on a base from its authorities, unverified: the signed `create_link`
+   * actions the query selects and the `delete_link` actions of those links (the Cascade verifies
+   * each one and computes the live links).
+   */
   readonly getLinks: (
     dna: DnaHash,
     query: LinkQuery,
-  ) => Effect.Effect<ReadonlyArray<LinkRow>, NetworkError>
-  /** An agent's actions up to `chainTop`, newest first, unverified; null when unknown. */
+  ) => Effect.Effect<ReadonlyArray<SignedAction>, NetworkError>
+  /**
+   * An agent's actions from `chainTop` (or from its latest known action when null) back to the
+   * first, newest first, unverified; null when unknown.
+   */
   readonly agentActivity: (
     dna: DnaHash,
     author: AgentPubKey,
-    chainTop: Uint8Array,
+    chainTop: Uint8Array | null,
   ) => Effect.Effect<ReadonlyArray<SignedAction> | null, NetworkError>
-  /** Calls a zome function of another agent's cell; the output is the guest's msgpack. */
-  readonly callRemote: (dna: DnaHash, call: RemoteCall) => Effect.Effect<Uint8Array, NetworkError>
+  /** Calls a zome function of another agent's cell (signed by `call.provenance`). */
+  readonly callRemote: (
+    dna: DnaHash,
+    call: RemoteCall,
+  ) => Effect.Effect<RemoteCallOutcome, NetworkError>
   /** Sends a signal to agents; unreachable targets are skipped. */
   readonly sendRemoteSignal: (
     dna: DnaHash,
-    targets: ReadonlyArray<AgentPubKey>,
-    payload: Uint8Array,
+    signal: RemoteSignal,
   ) => Effect.Effect<void, NetworkError>
 }
 
@@ -120,18 +157,16 @@ export function withTimeouts(
     peers: (dna) => bound("Network.peers", timeouts.request, network.peers(dna)),
     publish: (ops) => bound("Network.publish", timeouts.publish, network.publish(ops)),
     get: (dna, hash) => bound("Network.get", timeouts.request, network.get(dna, hash)),
+    getDetails: (dna, hash) =>
+      bound("Network.getDetails", timeouts.request, network.getDetails(dna, hash)),
     getLinks: (dna, query) =>
       bound("Network.getLinks", timeouts.request, network.getLinks(dna, query)),
     agentActivity: (dna, author, top) =>
       bound("Network.agentActivity", timeouts.request, network.agentActivity(dna, author, top)),
     callRemote: (dna, call) =>
       bound("Network.callRemote", timeouts.callRemote, network.callRemote(dna, call)),
-    sendRemoteSignal: (dna, targets, payload) =>
-      bound(
-        "Network.sendRemoteSignal",
-        timeouts.signal,
-        network.sendRemoteSignal(dna, targets, payload),
-      ),
+    sendRemoteSignal: (dna, signal) =>
+      bound("Network.sendRemoteSignal", timeouts.signal, network.sendRemoteSignal(dna, signal)),
   }
 }
 
@@ -141,6 +176,7 @@ export const localOnlyNetwork: NetworkShape = {
   // Nobody to publish to: the ops stay due in the outbox until a network is configured.
   publish: () => Effect.succeed([]),
   get: () => Effect.succeed(null),
+  getDetails: () => Effect.succeed(null),
   getLinks: () => Effect.succeed([]),
   agentActivity: () => Effect.succeed(null),
   callRemote: (_dna, call) =>

@@ -52,7 +52,12 @@ Deno.test("the local-only Network has no peers, publishes nothing and refuses re
     assertEquals(yield* network.get(dna, agent), null)
     assertEquals(yield* network.getLinks(dna, { base: agent }), [])
     assertEquals(yield* network.agentActivity(dna, agent, agent), null)
-    yield* network.sendRemoteSignal(dna, [agent], new Uint8Array([1]))
+    yield* network.sendRemoteSignal(dna, {
+      from: agent,
+      zome: "z",
+      targets: [agent],
+      payload: new Uint8Array([1]),
+    })
     const refused = yield* Effect.flip(network.callRemote(dna, {
       target: agent,
       zome: "z",

@@ -44,6 +44,12 @@ export interface LinkQuery {
   readonly author?: AgentPubKey
 }
 
+/** One link as authorities hand it out: its signed creation and, once deleted, its deletion. */
+export interface LinkActivity {
+  readonly create: SignedAction
+  readonly delete: SignedAction | null
+}
+
 /** `get_details` of an action hash. */
 export interface RecordDetails {
   readonly type: "record"
@@ -101,6 +107,21 @@ export interface SpacesShape {
     dna: DnaHash,
     query: LinkQuery,
   ) => Effect.Effect<ReadonlyArray<LinkRow>, StoreError>
+  /**
+   * The link activity on a base for other conductors (the network's authority answers): the
+   * signed `create_link` actions `query` selects, oldest first, at most `limit`, each with the
+   * `delete_link` that deleted it (when held here).
+   */
+  readonly linkActivity: (
+    dna: DnaHash,
+    query: LinkQuery,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<LinkActivity>, StoreError>
+  /** The author's latest action held in this space (highest sequence), or null. */
+  readonly latestAction: (
+    dna: DnaHash,
+    author: AgentPubKey,
+  ) => Effect.Effect<SignedAction | null, StoreError>
   /** A signed action by hash (validation dependency). */
   readonly getAction: (
     dna: DnaHash,
@@ -190,6 +211,12 @@ export const makeLocalSpaces = Effect.gen(function* () {
   )
   const selectLinks = q(
     "SELECT create_hash, author, timestamp, base, target, zome_index, link_type, tag FROM links WHERE dna_hash = ? AND base = ? AND deleted_by IS NULL ORDER BY timestamp, create_hash",
+  )
+  const selectLinkActivity = q(
+    "SELECT create_hash, deleted_by, author, zome_index, link_type, tag FROM links WHERE dna_hash = ? AND base = ? ORDER BY timestamp, create_hash",
+  )
+  const selectLatest = q(
+    `SELECT ${ACTION_COLUMNS} FROM actions WHERE dna_hash = ? AND author = ? ORDER BY seq DESC LIMIT 1`,
   )
   const selectChainUpTo = q(
     `SELECT ${ACTION_COLUMNS} FROM actions WHERE dna_hash = ? AND author = ? AND seq <= ? ORDER BY seq DESC`,
@@ -387,6 +414,44 @@ export const makeLocalSpaces = Effect.gen(function* () {
         }))
     })
 
+  const linkActivity = (dna: DnaHash, query: LinkQuery, limit: number) =>
+    attempt("Spaces.linkActivity", () => {
+      const rows = selectLinkActivity.all(dna, query.base) as unknown as Array<{
+        create_hash: Uint8Array
+        deleted_by: Uint8Array | null
+        author: Uint8Array
+        zome_index: number
+        link_type: number
+        tag: Uint8Array
+      }>
+      const out: Array<LinkActivity> = []
+      for (const row of rows) {
+        if (out.length >= limit) break
+        if (
+          !((query.types === undefined ||
+            query.types.some(([z, t]) => z === row.zome_index && t === row.link_type)) &&
+            (query.tagPrefix === undefined || startsWith(row.tag, query.tagPrefix)) &&
+            (query.author === undefined || bytesEqual(row.author, query.author)))
+        ) continue
+        const create = selectAction.get(row.create_hash, dna) as ActionRow | undefined
+        if (create === undefined) continue
+        const deleted = row.deleted_by === null
+          ? undefined
+          : selectAction.get(row.deleted_by, dna) as ActionRow | undefined
+        out.push({
+          create: toSigned(create),
+          delete: deleted === undefined ? null : toSigned(deleted),
+        })
+      }
+      return out
+    })
+
+  const latestAction = (dna: DnaHash, author: AgentPubKey) =>
+    attempt("Spaces.latestAction", () => {
+      const row = selectLatest.get(dna, author) as ActionRow | undefined
+      return row === undefined ? null : toSigned(row)
+    })
+
   const getAction = (dna: DnaHash, hash: Uint8Array) =>
     attempt("Spaces.getAction", () => {
       const row = selectAction.get(hash, dna) as ActionRow | undefined
@@ -475,6 +540,8 @@ export const makeLocalSpaces = Effect.gen(function* () {
     get,
     getDetails,
     getLinks,
+    linkActivity,
+    latestAction,
     getAction,
     getEntry,
     agentActivity,

@@ -40,6 +40,10 @@ export const HOST_FUNCTIONS = [
   "emit_signal_1",
   "call_1",
   "receptor_call_1",
+  "count_links_1",
+  "get_agent_activity_1",
+  "call_remote_1",
+  "send_remote_signal_1",
 ] as const
 
 /** A host function name. */

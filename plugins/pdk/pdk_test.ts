@@ -853,7 +853,14 @@ Deno.test("every host-function wrapper sends the documented input and decodes th
   assertEquals(host.callValue("call_sign", { data: bytes(1) }), { ok: signature })
   assertEquals(host.calls.map((c) => c.fn), ["agent_info_1", "sign_1"])
   assertEquals(host.calls[1]!.input, { key: agent, data: bytes(1) })
-  const missing = HOST_FUNCTIONS.filter((fn) => !covered.has(fn))
+  // The network host functions' wrappers are covered by network_test.ts (the network zome).
+  const network = new Set([
+    "count_links_1",
+    "get_agent_activity_1",
+    "call_remote_1",
+    "send_remote_signal_1",
+  ])
+  const missing = HOST_FUNCTIONS.filter((fn) => !covered.has(fn) && !network.has(fn))
   assertEquals(missing, [])
 })
 

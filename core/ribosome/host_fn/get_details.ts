@@ -1,13 +1,14 @@
 /**
  * `get_details_1`: a record with its updates and deletes, or an entry with every action that
  * carries it, its updates, deletes and live/dead status (abi.md §4.4). The call's own writes are
- * included.
+ * included; with the default `strategy: "network"`, verified details from the network are
+ * merged in.
  *
  * @module
  */
 import { Effect, Schema } from "effect"
 import { bytesEqual, hashTypeOf } from "../../hash/mod.ts"
-import { Spaces } from "../../space/mod.ts"
+import { Cascade } from "../../network/mod.ts"
 import {
   AnyDhtHashSchema,
   recordWire,
@@ -15,16 +16,18 @@ import {
   signedActionWire,
 } from "../../types/mod.ts"
 import { CALLS, defineHostFn, READ_FUEL } from "./host_fn.ts"
-import { findRecord, internal } from "./support.ts"
+import { readError, readRecord, strategyOf, StrategySchema } from "./network_support.ts"
 
 export const getDetails = defineHostFn({
   name: "get_details_1",
-  input: Schema.Struct({ hash: AnyDhtHashSchema }),
+  input: Schema.Struct({ hash: AnyDhtHashSchema, strategy: StrategySchema }),
   allowedIn: CALLS,
   fuel: READ_FUEL,
-  run: (ctx, { hash }) =>
+  run: (ctx, input) =>
     Effect.gen(function* () {
-      const spaces = yield* Spaces
+      const hash = input.hash
+      const strategy = strategyOf(ctx, input.strategy)
+      const cascade = yield* Cascade
       const pending = ctx.workspace?.pending.map((p) => p.record) ?? []
       const pendingOf = (type: "delete" | "update", target: Uint8Array): Array<SignedAction> =>
         pending.filter((r) =>
@@ -39,13 +42,13 @@ export const getDetails = defineHostFn({
           )
         )
       const committed = yield* Effect.mapError(
-        spaces.getDetails(ctx.cell.dna.hash, hash, ctx.cell.agent),
-        internal,
+        cascade.getDetails(ctx.cell.dna.hash, hash, ctx.cell.agent, strategy),
+        readError,
       )
       if (hashTypeOf(hash) === "action") {
         const record = committed?.type === "record"
           ? committed.record
-          : yield* findRecord(ctx, hash)
+          : yield* readRecord(ctx, hash, "local")
         if (record === null) return null
         return {
           type: "record",

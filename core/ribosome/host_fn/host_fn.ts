@@ -18,6 +18,7 @@ export class HostFnError extends Schema.TaggedError<HostFnError>()("HostFnError"
     "invalid",
     "unauthorized",
     "limit",
+    "network",
     "internal",
   ]),
   detail: Schema.String,

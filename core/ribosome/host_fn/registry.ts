@@ -7,6 +7,10 @@ import { Context } from "effect"
 import { agentInfo } from "./agent_info.ts"
 import { call } from "./call.ts"
 import { callInfo } from "./call_info.ts"
+import { callRemote } from "./call_remote.ts"
+import { countLinks } from "./count_links.ts"
+import { getAgentActivity } from "./get_agent_activity.ts"
+import { sendRemoteSignal } from "./send_remote_signal.ts"
 import { create } from "./create.ts"
 import { createCapClaim } from "./create_cap_claim.ts"
 import { createCapGrant } from "./create_cap_grant.ts"
@@ -64,6 +68,11 @@ export const hostFns: ReadonlyArray<AnyHostFn> = [
   emitSignal,
   call,
   receptorCall,
+  // The network (issue 8): reads and calls that reach other agents.
+  countLinks,
+  getAgentActivity,
+  callRemote,
+  sendRemoteSignal,
 ] as ReadonlyArray<AnyHostFn>
 
 /** Host functions by guest import name. */
