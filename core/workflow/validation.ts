@@ -13,7 +13,12 @@ import { Effect, Schema } from "effect"
 import type { PendingRecord, Workspace } from "../chain/mod.ts"
 import { decodeUntrusted, encode } from "../codec/mod.ts"
 import { bytesEqual, encodeHashB64 } from "../hash/mod.ts"
-import { type CellRef, type HostCallContext, Ribosome, type RibosomeShape } from "../ribosome/mod.ts"
+import {
+  type CellRef,
+  type HostCallContext,
+  Ribosome,
+  type RibosomeShape,
+} from "../ribosome/mod.ts"
 import type { IntegrityZome } from "../ribosome_store/mod.ts"
 import { Spaces } from "../space/mod.ts"
 import {
