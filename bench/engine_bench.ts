@@ -13,7 +13,7 @@
  * Prints one JSON line per result; `bench/run.ts` collects them.
  *
  * Run: `deno run -A bench/engine_bench.ts [fuel] [isolation] [waiting] [interfaces]` (all when
- * none is named).
+ * none is named); `--slice N` runs the interfaces part with `ribosome.fuel_per_slice: N`.
  *
  * @module
  */
@@ -212,7 +212,12 @@ async function timed(count: number, request: () => Promise<unknown>) {
 }
 
 async function interfaces() {
-  const conductor = await startConductor({ adminOrigins: "bench" })
+  const sliceAt = Deno.args.indexOf("--slice")
+  const slice = sliceAt >= 0 ? Number(Deno.args[sliceAt + 1]) : undefined
+  const conductor = await startConductor({
+    adminOrigins: "bench",
+    ...(slice === undefined ? {} : { extraConfig: `ribosome: {fuel_per_slice: ${slice}}` }),
+  })
   const admin = await connectAdmin(conductor.adminPort, "bench")
   const spinCell = await installEnabled(admin, "spin", { happName: "misbehave", role: "misbehave" })
   const noopCell = await installEnabled(admin, "noop", { happName: "noop", role: "noop" })
@@ -257,7 +262,7 @@ async function interfaces() {
     `p50 ${quantile(busy, 0.5).toFixed(0)} µs; A idle: p50 ${
       quantile(idle, 0.5).toFixed(0)
     } µs, p99 ${quantile(idle, 0.99).toFixed(0)} µs; ${count} requests, ${spins} spins of the ` +
-    `default fuel budget ran meanwhile`
+    `default fuel budget ran meanwhile${slice === undefined ? "" : `; fuel_per_slice ${slice}`}`
   emit({
     name: "admin list_apps over the websocket while cell A spins, p99",
     value: quantile(busyAdmin, 0.99) / 1000,
