@@ -12,6 +12,7 @@
 // Benchmarks are command-line programs: their results go to stdout.
 // deno-lint-ignore-file no-console
 import { Effect } from "effect"
+import { cpuUsage } from "node:process"
 import { Apps } from "../core/app/mod.ts"
 import type { RunningCell } from "../core/cell/mod.ts"
 import { Chain } from "../core/chain/mod.ts"
@@ -70,6 +71,7 @@ async function trivialCall(dir: string) {
   const payload = encode(null)
   for (let i = 0; i < 2000; i++) await zomeCall(conductor, cell, "noop", "noop", payload)
   const samples: Array<number> = []
+  const cpu = cpuUsage()
   for (let i = 0; i < 20_000; i++) {
     const start = performance.now()
     await zomeCall(conductor, cell, "noop", "noop", payload)
@@ -80,9 +82,17 @@ async function trivialCall(dir: string) {
     name: "trivial zome call in conductor, p50",
     value: quantile(samples, 0.5),
     unit: "µs",
-    detail: `p99 ${quantile(samples, 0.99).toFixed(1)} µs, 20,000 calls`,
+    detail: `p99 ${quantile(samples, 0.99).toFixed(1)} µs, 20,000 calls; ${
+      (cpuMicros(cpu) / 20_000).toFixed(1)
+    } µs of the process's CPU per call`,
   })
   await conductor.dispose()
+}
+
+/** CPU time (user + system, µs) this process used since `since`. */
+function cpuMicros(since: ReturnType<typeof cpuUsage>): number {
+  const now = cpuUsage(since)
+  return now.user + now.system
 }
 
 async function createRate(
@@ -90,7 +100,9 @@ async function createRate(
   cell: RunningCell,
   count: number,
   start: number,
+  cpu?: { micros: number },
 ) {
+  const since = cpuUsage()
   const begin = performance.now()
   for (let i = 0; i < count; i++) {
     await zomeCall(
@@ -101,6 +113,7 @@ async function createRate(
       encode({ entry_type: "thing", entry: { value: start + i } }),
     )
   }
+  if (cpu !== undefined) cpu.micros += cpuMicros(since)
   return count / ((performance.now() - begin) / 1000)
 }
 
@@ -131,8 +144,9 @@ async function createEntries(
       await zomeCall(conductor, cell, "host_fns", "create_many", encode(batch))
     }
     const samples: Array<number> = []
+    const cpu = { micros: 0 }
     for (let run = 0; run < 3; run++) {
-      samples.push(await createRate(conductor, cell, 500, target + run * 500))
+      samples.push(await createRate(conductor, cell, 500, target + run * 500, cpu))
     }
     samples.sort((a, b) => a - b)
     const median = samples[1]!
@@ -143,7 +157,9 @@ async function createEntries(
       name: `create entry per second at ${target.toLocaleString("en")} actions, ${synchronous}`,
       value: median,
       unit: "creates/s",
-      detail: `one agent, synchronous=${synchronous}, median of 3 × 500 calls`,
+      detail: `one agent, synchronous=${synchronous}, median of 3 × 500 calls; ${
+        (1500 / (cpu.micros / 1e6)).toFixed(0)
+      } creates per second of the process's CPU`,
     })
   }
   if (targets.length > 1) {

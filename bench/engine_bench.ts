@@ -5,8 +5,15 @@
  * - isolation: the latency of a trivial call on cell B while cell A runs fuel-exhausting calls
  *   back to back, next to the same latency with cell A idle;
  * - waiting: trivial calls per second while 50 calls each wait 100 ms in a host function
- *   (re-issued as they finish), next to the same rate with nothing waiting.
+ *   (re-issued as they finish), next to the same rate with nothing waiting;
+ * - interfaces: a `conductor run` subprocess driven by `@holochain/client`; one app client runs
+ *   fuel-exhausting `spin/spin` calls back to back on cell A while another measures admin
+ *   `list_apps` and a trivial zome call on cell B over the app websocket, next to the same
+ *   latencies with cell A idle.
  * Prints one JSON line per result; `bench/run.ts` collects them.
+ *
+ * Run: `deno run -A bench/engine_bench.ts [fuel] [isolation] [waiting] [interfaces]` (all when
+ * none is named); `--slice N` runs the interfaces part with `ribosome.fuel_per_slice: N`.
  *
  * @module
  */
@@ -22,6 +29,13 @@ import { HostFns, hostFnsByName } from "../core/ribosome/host_fn/registry.ts"
 import { Store } from "../core/store/mod.ts"
 import { ZomeCalls } from "../core/workflow/zome_call.ts"
 import { installApp, packed } from "../tests/support/conductor.ts"
+import {
+  closeClient,
+  connectAdmin,
+  installEnabled,
+  openApp,
+  startConductor,
+} from "../tests/e2e/support.ts"
 import { emit, quantile } from "./report.ts"
 
 /** A conductor whose registry also has `test_wait_1` (waits `waitMs`), for the `wait` zome. */
@@ -186,6 +200,89 @@ async function waiting() {
   await conductor.dispose()
 }
 
-await fuelRate()
-await isolation()
-await waiting()
+/** Latencies (µs, sorted) of `count` sequential runs of `request`. */
+async function timed(count: number, request: () => Promise<unknown>) {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const start = performance.now()
+    await request()
+    samples.push((performance.now() - start) * 1000)
+  }
+  return samples.sort((a, b) => a - b)
+}
+
+async function interfaces() {
+  const sliceAt = Deno.args.indexOf("--slice")
+  const slice = sliceAt >= 0 ? Number(Deno.args[sliceAt + 1]) : undefined
+  const conductor = await startConductor({
+    adminOrigins: "bench",
+    ...(slice === undefined ? {} : { extraConfig: `ribosome: {fuel_per_slice: ${slice}}` }),
+  })
+  const admin = await connectAdmin(conductor.adminPort, "bench")
+  const spinCell = await installEnabled(admin, "spin", { happName: "misbehave", role: "misbehave" })
+  const noopCell = await installEnabled(admin, "noop", { happName: "noop", role: "noop" })
+  const appPort = (await admin.attachAppInterface({ allowed_origins: "e2e-app" })).port
+  await admin.authorizeSigningCredentials(spinCell)
+  await admin.authorizeSigningCredentials(noopCell)
+  const spinApp = await openApp(admin, appPort, "spin")
+  const noopApp = await openApp(admin, appPort, "noop")
+  const listApps = () => admin.listApps({})
+  const noop = () =>
+    noopApp.callZome({ role_name: "noop", zome_name: "noop", fn_name: "noop", payload: null })
+  // Enough samples for a p99 (the 5 slowest of 500) without minutes of spinning.
+  const count = 500
+  await timed(200, listApps)
+  await timed(200, noop)
+  const idleAdmin = await timed(count, listApps)
+  const idleApp = await timed(count, noop)
+  let spinning = true
+  let spins = 0
+  let spinStarted: () => void = () => {}
+  const started = new Promise<void>((resolve) => spinStarted = resolve)
+  const spinner = (async () => {
+    while (spinning) {
+      const call = spinApp.callZome(
+        { role_name: "misbehave", zome_name: "spin", fn_name: "spin", payload: null },
+        600_000,
+      )
+      spinStarted()
+      const outcome = await call.then(() => "returned", (error: Error) => error.message)
+      if (!outcome.includes("ran out of fuel")) throw new Error(`spin/spin: ${outcome}`)
+      spins++
+    }
+  })()
+  await started
+  // Let the first spin get going in the conductor.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const busyAdmin = await timed(count, listApps)
+  const busyApp = await timed(count, noop)
+  spinning = false
+  await spinner
+  const detail = (idle: ReadonlyArray<number>, busy: ReadonlyArray<number>) =>
+    `p50 ${quantile(busy, 0.5).toFixed(0)} µs; A idle: p50 ${
+      quantile(idle, 0.5).toFixed(0)
+    } µs, p99 ${quantile(idle, 0.99).toFixed(0)} µs; ${count} requests, ${spins} spins of the ` +
+    `default fuel budget ran meanwhile${slice === undefined ? "" : `; fuel_per_slice ${slice}`}`
+  emit({
+    name: "admin list_apps over the websocket while cell A spins, p99",
+    value: quantile(busyAdmin, 0.99) / 1000,
+    unit: "ms",
+    detail: detail(idleAdmin, busyAdmin),
+  })
+  emit({
+    name: "trivial call on cell B over the app websocket while cell A spins, p99",
+    value: quantile(busyApp, 0.99) / 1000,
+    unit: "ms",
+    detail: detail(idleApp, busyApp),
+  })
+  await closeClient(spinApp)
+  await closeClient(noopApp)
+  await closeClient(admin)
+  await conductor.stop()
+}
+
+const PARTS = { fuel: fuelRate, isolation, waiting, interfaces } as const
+const named = Deno.args.filter((a): a is keyof typeof PARTS => a in PARTS)
+for (const [name, part] of Object.entries(PARTS)) {
+  if (named.length === 0 || named.includes(name as keyof typeof PARTS)) await part()
+}

@@ -166,3 +166,15 @@ Deno.test("Apps names only its own tables; Chain and Spaces write only theirs", 
     "outbox_receipts",
   ])
 })
+
+Deno.test("every host function has a unit test beside it (style.md §2.7)", () => {
+  const dir = path.join(CORE, "ribosome", "host_fn")
+  const files = [...Deno.readDirSync(dir)].map((e) => e.name)
+  const hostFns = files.filter((name) =>
+    name.endsWith(".ts") && !name.endsWith("_test.ts") &&
+    Deno.readTextFileSync(path.join(dir, name)).includes("defineHostFn({")
+  )
+  assertEquals(hostFns.length > 20, true, `only ${hostFns.length} host function files found`)
+  const untested = hostFns.filter((name) => !files.includes(name.replace(/\.ts$/, "_test.ts")))
+  assertEquals(untested, [])
+})
