@@ -59,6 +59,7 @@ Deno.test("a wasm receptor decodes with no capability granted by default", () =>
     type: "wasm",
     enabled: true,
     default: false,
+    grants: { apps: [], dnas: [] },
     path: "counter.wasm",
     kv: false,
     max_kv_value_bytes: 1_048_576,
