@@ -4,8 +4,9 @@
  *   (median of several starts), from source and from the bundle `deno task compile` builds the
  *   single executable from; with the CPU time the process had used by then (all its threads,
  *   from `/proc`), and, started in turn with it, a bare `Deno.serve` answering `/health` as the
- *   baseline (the machine is shared: the ratio to it moves less than either). A second argument
- *   names another bundle to start in turn as well (`startup OTHER.js`: before/after a change);
+ *   baseline (the machine is shared: the ratio to it moves less than either). Further arguments
+ *   name other bundles to start in turn as well (`startup BEFORE.js [OTHER.js …]`: before/after a
+ *   change);
  * - resident memory with 10 forum apps installed, enabled and called.
  * Prints one JSON line per result; `bench/run.ts` collects them.
  *
@@ -223,11 +224,11 @@ if (import.meta.main) {
   if (only === undefined || only === "startup") {
     const bare = `${await Deno.makeTempDir()}/server.bare.js`
     await Deno.writeTextFile(bare, BARE_SERVER)
-    const other = Deno.args[1]
+    const others = Deno.args.slice(1)
     await startup([
       { label: "bare Deno.serve, the baseline", entry: bare },
       { label: "bundle, as the executable runs it", entry: bundle },
-      ...(other === undefined ? [] : [{ label: `other bundle ${other}`, entry: other }]),
+      ...others.map((other) => ({ label: `other bundle ${other}`, entry: other })),
       { label: "from source", entry: `${ROOT}main.ts` },
     ])
   }

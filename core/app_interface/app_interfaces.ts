@@ -9,7 +9,7 @@
  * the app's cells emit.
  *
  * Signals (docs/decisions.md, "Slow signal consumers"): one subscription to `Signals` for the
- * whole conductor; each signal is encoded once and sent to every authenticated connection of its
+ * whole conductor, taken when the first interface opens; each signal is encoded once and sent to every authenticated connection of its
  * app. A connection that does not read falls behind; past 8 MiB unsent its signals are dropped
  * (and past 128 MiB it is closed) by the transport, so it cannot grow the conductor's memory.
  *
@@ -177,6 +177,7 @@ export const makeAppInterfaces = (options: AppInterfacesOptions = {}) =>
 
     const open = (info: AppInterfaceInfo) =>
       Effect.gen(function* () {
+        yield* startDelivery
         const scope = yield* Scope.fork(layerScope)
         const listener = yield* listenWebsocket<never>({
           name: "app",
@@ -256,9 +257,17 @@ export const makeAppInterfaces = (options: AppInterfacesOptions = {}) =>
       }
     }
 
-    const subscription = yield* signals.subscribe
-    yield* Effect.forkScoped(
-      Effect.forever(Effect.map(PubSub.takeAll(subscription), deliver)),
+    // Started by the first interface to open, before it listens: until then no connection can
+    // receive a signal, and the conductor starts without the subscription's buffer (start-up
+    // time: docs/benchmarks.md).
+    const startDelivery = yield* Effect.cached(
+      Effect.gen(function* () {
+        const subscription = yield* signals.subscribe
+        yield* Effect.forkIn(
+          Effect.forever(Effect.map(PubSub.takeAll(subscription), deliver)),
+          layerScope,
+        )
+      }).pipe(Scope.provide(layerScope)),
     )
 
     // Interfaces attached before the last shutdown open again on their ports.

@@ -34,13 +34,32 @@ export class Signals extends Context.Service<Signals, SignalsShape>()("conductor
   static readonly layer = Layer.effect(
     Signals,
     Effect.gen(function* () {
-      const pubsub = yield* Effect.acquireRelease(
-        PubSub.sliding<AppSignal>(SIGNAL_BUFFER),
-        PubSub.shutdown,
+      // Made by the first subscriber: a signal published before there is one is dropped either
+      // way, and sizing the ring of `SIGNAL_BUFFER` slots cost ~20 ms of start-up.
+      let pubsub: PubSub.PubSub<AppSignal> | undefined
+      let closed = false
+      yield* Effect.addFinalizer(() =>
+        Effect.suspend(() => {
+          closed = true
+          return pubsub === undefined ? Effect.void : PubSub.shutdown(pubsub)
+        })
+      )
+      const made = Effect.suspend(() =>
+        pubsub !== undefined
+          ? Effect.succeed(pubsub)
+          : PubSub.sliding<AppSignal>(SIGNAL_BUFFER).pipe(
+            Effect.map((fresh) => {
+              pubsub ??= fresh
+              return pubsub
+            }),
+          )
       )
       return Signals.of({
-        publish: (signal) => PubSub.publishUnsafe(pubsub, signal),
-        subscribe: PubSub.subscribe(pubsub),
+        publish: (signal) => pubsub === undefined ? !closed : PubSub.publishUnsafe(pubsub, signal),
+        subscribe: Effect.flatMap(
+          made,
+          (current) => closed ? Effect.interrupt : PubSub.subscribe(current),
+        ),
       })
     }),
   )

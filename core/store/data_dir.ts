@@ -77,7 +77,9 @@ export function loosePermissions(dir: string): ReadonlyArray<string> {
   }
   check(dir, info)
   if (!info.isDirectory) return warnings
-  for (const entry of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
+  // Code-unit order, not `localeCompare`: that initialises ICU's collator, ~18 ms of start-up.
+  const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1)
+  for (const entry of entries) {
     if (entry.isSymlink) continue
     const file = path.join(dir, entry.name)
     let stat: Deno.FileInfo

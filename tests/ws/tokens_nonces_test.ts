@@ -135,6 +135,19 @@ Deno.test("nonce filter: no false negatives; a nonce is kept for one full genera
   assertEquals(added.filter(([p, n]) => filter.mightContain(p, n)).length, 0)
 })
 
+Deno.test("nonce filter: empty generations (allocated on first add) answer no and rotate", () => {
+  const filter = makeNonceFilter(1 << 16)
+  assertEquals(filter.mightContain(key(1), nonce32(1)), false)
+  filter.rotate()
+  filter.rotate()
+  filter.add(key(1), nonce32(1))
+  filter.rotate()
+  assertEquals(filter.mightContain(key(1), nonce32(1)), true)
+  assertEquals(filter.mightContain(key(1), nonce32(2)), false)
+  filter.rotate()
+  assertEquals(filter.mightContain(key(1), nonce32(1)), false)
+})
+
 function nonce32(i: number): Uint8Array {
   const bytes = new Uint8Array(32)
   new DataView(bytes.buffer).setUint32(0, i)
