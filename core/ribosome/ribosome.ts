@@ -52,7 +52,7 @@ import {
   WasmPlugin,
 } from "./wasm/wasm_plugin.ts"
 import {
-  GUEST_WORKER_URL,
+  guestWorkerUrl,
   type RemotePlugin,
   WorkerPool,
   type WorkerPoolStats,
@@ -127,7 +127,7 @@ export interface InstanceStats {
  */
 export const GuestWorkerScript: Context.Reference<URL> = Context.Reference(
   "conductor/ribosome/GuestWorkerScript",
-  { defaultValue: () => GUEST_WORKER_URL },
+  { defaultValue: guestWorkerUrl },
 )
 
 /** Weight of the latest call in a zome function's smoothed fuel use. */

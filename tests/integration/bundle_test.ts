@@ -63,15 +63,22 @@ Deno.test("the bundled conductor runs from outside the repository", async () => 
   assert(http !== undefined, text)
   const installed = await fetch(`${http}/api/apps?installed_app_id=forum&enable=true`, {
     method: "POST",
+    signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
     headers: { "content-type": "application/octet-stream" },
     body: (await packed("examples/forum")) as Uint8Array<ArrayBuffer>,
   })
   assertEquals(installed.status, 201)
   await installed.body?.cancel()
-  const call = await fetch(`${http}/api/apps/forum/call/forum/forum/list_posts`, { method: "POST" })
+  const call = await fetch(`${http}/api/apps/forum/call/forum/forum/list_posts`, {
+    method: "POST",
+    signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
+  })
   assertEquals(await call.json(), [])
   // Errors read the same from the minified bundle.
-  const missing = await fetch(`${http}/api/apps/forum/call/forum/forum/nope`, { method: "POST" })
+  const missing = await fetch(`${http}/api/apps/forum/call/forum/forum/nope`, {
+    method: "POST",
+    signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
+  })
   assertEquals(missing.status, 404)
   assertEquals(
     (await missing.json()).error,

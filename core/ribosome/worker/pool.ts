@@ -37,18 +37,23 @@ import { GUEST_WORKER_NAME } from "./worker.ts"
 
 /**
  * The worker script: `worker_main.ts` when running from source; in the bundle (`deno task
- * bundle`, one file), the bundle itself, whose entry point starts a guest worker when the thread
- * is named as one (`isGuestWorker`).
+ * bundle`: `main.js` and the chunks it imports), the bundle's entry point, which starts a guest
+ * worker when the thread is named as one (`isGuestWorker`). Not this module's own URL: bundled,
+ * this code sits in a shared chunk that starts nothing when loaded as a worker's main module.
  */
-export const GUEST_WORKER_URL: URL = import.meta.url.endsWith("/pool.ts")
-  ? new URL("./worker_main.ts", import.meta.url)
-  : new URL(import.meta.url)
+export function guestWorkerUrl(): URL {
+  // Read when a pool starts, on the main thread: `Deno.mainModule` is not set inside workers,
+  // which load this same code when they run the bundle.
+  return import.meta.url.endsWith("/pool.ts")
+    ? new URL("./worker_main.ts", import.meta.url)
+    : new URL(Deno.mainModule)
+}
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
   /** Number of workers (at least 1). */
   readonly size: number
-  /** The worker script. @default GUEST_WORKER_URL */
+  /** The worker script. @default guestWorkerUrl() */
   readonly url?: URL | undefined
   /**
    * How long past a call's deadline a worker may stay silent before it is taken for wedged and
@@ -392,7 +397,7 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions) {
     this.#size = Math.max(1, options.size)
-    this.#url = options.url ?? GUEST_WORKER_URL
+    this.#url = options.url ?? guestWorkerUrl()
     this.#graceMs = options.watchdogGraceMs ?? 10_000
     this.#slots = Array.from({ length: this.#size }, () => undefined)
   }

@@ -1,5 +1,5 @@
 /**
- * The guest worker's entry point when the conductor runs from source (`GUEST_WORKER_URL`); the
+ * The guest worker's entry point when the conductor runs from source (`guestWorkerUrl()`); the
  * bundle starts its workers from its own entry point instead (`main.ts`).
  *
  * @module
