@@ -60,6 +60,13 @@ export interface WorkerPoolOptions {
    * terminated, in ms. @default 10000
    */
   readonly watchdogGraceMs?: number | undefined
+  /**
+   * How long a worker may take to instantiate a module before it is taken for wedged and
+   * terminated (a script that never starts a guest worker, a wedged thread), in ms. Compiling
+   * happens once on the main thread, so this covers instantiation and start functions under load.
+   * @default 30000
+   */
+  readonly createTimeoutMs?: number | undefined
 }
 
 /** A snapshot of the pool. */
@@ -114,11 +121,16 @@ type CreateOutcome =
 class GuestWorker {
   readonly #worker: Worker
   readonly #graceMs: number
+  readonly #createMs: number
   readonly #onDeath: (worker: GuestWorker, counted: boolean) => void
   readonly #instances = new Map<number, RemotePlugin>()
   readonly #creates = new Map<
     number,
-    { readonly plugin: RemotePlugin; readonly resolve: (outcome: CreateOutcome) => void }
+    {
+      readonly plugin: RemotePlugin
+      readonly resolve: (outcome: CreateOutcome) => void
+      readonly timer: ReturnType<typeof setTimeout>
+    }
   >()
   readonly #calls = new Map<number, PendingCall>()
   #nextCall = 1
@@ -131,9 +143,11 @@ class GuestWorker {
     url: URL,
     name: string,
     graceMs: number,
+    createMs: number,
     onDeath: (worker: GuestWorker, counted: boolean) => void,
   ) {
     this.#graceMs = graceMs
+    this.#createMs = createMs
     this.#onDeath = onDeath
     this.#worker = new Worker(url, { type: "module", name })
     this.#worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
@@ -177,7 +191,11 @@ class GuestWorker {
     }
     this.#lastActive = performance.now()
     return new Promise((resolve) => {
-      this.#creates.set(plugin.id, { plugin, resolve })
+      // A worker that never answers (its script failed to start one) must not hold the call.
+      const timer = setTimeout(() => {
+        this.die(`the guest worker did not create an instance within ${this.#createMs} ms`)
+      }, this.#createMs)
+      this.#creates.set(plugin.id, { plugin, resolve, timer })
       this.#post({ t: "create", instance: plugin.id, module, info, options })
     })
   }
@@ -219,6 +237,7 @@ class GuestWorker {
       case "created": {
         const pending = this.#creates.get(message.instance)
         if (pending === undefined) return
+        clearTimeout(pending.timer)
         this.#creates.delete(message.instance)
         if (message.error !== undefined) {
           pending.resolve(
@@ -276,6 +295,7 @@ class GuestWorker {
     }
     this.#calls.clear()
     for (const pending of this.#creates.values()) {
+      clearTimeout(pending.timer)
       pending.resolve({ _tag: "InstantiateError", message: reason, fuelExhausted: false })
     }
     this.#creates.clear()
@@ -387,6 +407,7 @@ export class WorkerPool {
   readonly #size: number
   readonly #url: URL
   readonly #graceMs: number
+  readonly #createMs: number
   readonly #slots: Array<GuestWorker | undefined>
   readonly #affinity = new Map<string, number>()
   #nextInstance = 1
@@ -399,6 +420,7 @@ export class WorkerPool {
     this.#size = Math.max(1, options.size)
     this.#url = options.url ?? guestWorkerUrl()
     this.#graceMs = options.watchdogGraceMs ?? 10_000
+    this.#createMs = options.createTimeoutMs ?? 30_000
     this.#slots = Array.from({ length: this.#size }, () => undefined)
   }
 
@@ -421,6 +443,7 @@ export class WorkerPool {
       this.#url,
       `${GUEST_WORKER_NAME} ${slot}`,
       this.#graceMs,
+      this.#createMs,
       (dead, counted) => {
         if (counted) this.#died++
         if (this.#slots[slot] === dead) this.#slots[slot] = undefined

@@ -198,3 +198,23 @@ Deno.test("WorkerPool.close ends the calls in flight with worker_died", async ()
   assert(result._tag === "Trap")
   assertEquals(result.kind, "worker_died")
 })
+
+Deno.test("a worker that never answers a create is terminated and the create fails", async () => {
+  const pool = new WorkerPool({
+    size: 1,
+    url: new URL("../../../tests/fixtures/workers/silent.ts", import.meta.url),
+    createTimeoutMs: 300,
+  })
+  try {
+    const { module, info } = prepared()
+    const created = await pool.create("cell", module, info, {
+      maxKernelBytes: 1 << 20,
+      hostFunctions: { hostfn: doubleIt },
+    })
+    assert(created._tag === "InstantiateError", created._tag)
+    assert(created.message.includes("did not create an instance within 300 ms"), created.message)
+    assertEquals(pool.stats().died, 1)
+  } finally {
+    pool.close()
+  }
+})
