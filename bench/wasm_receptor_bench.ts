@@ -10,8 +10,6 @@
  *
  * @module
  */
-// Benchmarks are command-line programs: their results go to stdout.
-// deno-lint-ignore-file no-console
 import { Effect, Schema } from "effect"
 import { LocalStoreReceptorConfig, WasmReceptorConfig } from "../core/config/mod.ts"
 import { callReceptor, type Receptor } from "../core/receptors/mod.ts"

@@ -18,12 +18,12 @@ function failure(text: string): ConfigError {
 }
 
 const LIMITS = {
-  fuel_per_call: 1_000_000_000,
-  call_timeout_ms: 10_000,
-  max_memory_mb: 64,
-  max_kernel_mb: 16,
-  max_input_bytes: 1_048_576,
-  max_output_bytes: 4_194_304,
+  "fuel_per_call": 1_000_000_000,
+  "call_timeout_ms": 10_000,
+  "max_memory_mb": 64,
+  "max_kernel_mb": 16,
+  "max_input_bytes": 1_048_576,
+  "max_output_bytes": 4_194_304,
   instances: 4,
 }
 

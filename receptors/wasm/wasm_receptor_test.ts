@@ -89,8 +89,8 @@ Deno.test("wasm receptor: a trap, a runaway loop or unbounded allocation loses o
   await Deno.mkdir(path.join(dir, "files"))
   const settings = {
     path: fixture("receptor_misbehave"),
-    allowed_hosts: ["127.0.0.1"],
-    allowed_paths: [{ path: "files", write: true }],
+    "allowed_hosts": ["127.0.0.1"],
+    "allowed_paths": [{ path: "files", write: true }],
     limits: { fuel_per_call: 200_000_000, max_memory_mb: 8, instances: 2 },
   }
   const outcome = await withReceptor(dir, settings, (r) =>
@@ -129,8 +129,8 @@ Deno.test("wasm receptor: a call past its wall-clock deadline fails alone", asyn
   await Deno.mkdir(path.join(dir, "files"))
   const settings = {
     path: fixture("receptor_misbehave"),
-    allowed_hosts: ["127.0.0.1"],
-    allowed_paths: [{ path: "files", write: true }],
+    "allowed_hosts": ["127.0.0.1"],
+    "allowed_paths": [{ path: "files", write: true }],
     limits: { fuel_per_call: 10 ** 14, call_timeout_ms: 300 },
   }
   const [spin, echo] = await withReceptor(
@@ -158,8 +158,8 @@ Deno.test("wasm receptor: HTTP reaches allowed hosts only, files stay under allo
     const url = `http://127.0.0.1:${server.addr.port}/hello`
     const settings = {
       path: fixture("receptor_misbehave"),
-      allowed_hosts: ["127.0.0.1"],
-      allowed_paths: [{ path: "files", write: true }],
+      "allowed_hosts": ["127.0.0.1"],
+      "allowed_paths": [{ path: "files", write: true }],
     }
     const out = await withReceptor(dir, settings, (r) =>
       Effect.gen(function* () {
