@@ -77,9 +77,10 @@ function call(conductor: BenchConductor, cell: RunningCell, zome: string, fn: st
 
 /**
  * Latencies (µs, sorted) of `count` sequential trivial calls. With `arrivals`, each call arrives
- * as a request does, from a timer (a macrotask), and is timed from the moment the timer was due:
- * a call started from a microtask would run before any other macrotask (a spinning guest on this
- * thread yields with `setImmediate` after each fuel slice), so it could never see the guest.
+ * as a request does, in a macrotask of its own (`setImmediate`), and is timed from the moment it
+ * was queued: a call started from a microtask would run before any other macrotask (a spinning
+ * guest on this thread yields with `setImmediate` after each fuel slice), so it could never wait
+ * behind the guest; queued, it waits for the slice running at the time, as a request does.
  */
 async function latencies(
   conductor: BenchConductor,
@@ -89,11 +90,8 @@ async function latencies(
 ) {
   const samples: Array<number> = []
   for (let i = 0; i < count; i++) {
-    let start = performance.now()
-    if (arrivals) {
-      start += 1
-      await new Promise((resolve) => setTimeout(resolve, 1))
-    }
+    const start = performance.now()
+    if (arrivals) await new Promise((resolve) => setImmediate(resolve))
     const result = await call(conductor, cell, "noop", "noop")
     if (result._tag !== "Success") throw new Error(`noop failed: ${result.failure.detail}`)
     samples.push((performance.now() - start) * 1000)
@@ -187,10 +185,8 @@ async function isolation() {
     detail:
       `p50 ${(quantile(busy, 0.5)).toFixed(0)} µs; A idle: p50 ${
         quantile(idle, 0.5).toFixed(0)
-      } µs, p99 ${
-        (quantile(idle, 0.99)).toFixed(0)
-      } µs; 2,000 calls, each from a timer and timed ` +
-      `from when it was due; ${spins + 1} spins of 1e10 fuel${args.label}`,
+      } µs, p99 ${(quantile(idle, 0.99)).toFixed(0)} µs; 2,000 calls, each queued as a macrotask ` +
+      `and timed from then; ${spins + 1} spins of 1e10 fuel${args.label}`,
   })
   await conductor.dispose()
 }
