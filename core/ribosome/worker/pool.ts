@@ -37,12 +37,16 @@ import { GUEST_WORKER_NAME } from "./worker.ts"
 
 /**
  * The worker script: `worker_main.ts` when running from source; in the bundle (`deno task
- * bundle`, one file), the bundle itself, whose entry point starts a guest worker when the thread
- * is named as one (`isGuestWorker`).
+ * bundle`) and the executable, the main module (`dist/main.js`), whose entry point starts a guest
+ * worker when the thread is named as one (`isGuestWorker`). Not this module's own URL there: the
+ * bundle is split into chunks, and this code lives in a chunk that starts nothing when loaded.
  */
 export const GUEST_WORKER_URL: URL = import.meta.url.endsWith("/pool.ts")
   ? new URL("./worker_main.ts", import.meta.url)
-  : new URL(import.meta.url)
+  : new URL(Deno.mainModule)
+
+/** How long a worker may take to answer an instance creation before it is taken for dead, ms. */
+const CREATE_TIMEOUT_MS = 30_000
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -172,7 +176,16 @@ class GuestWorker {
     }
     this.#lastActive = performance.now()
     return new Promise((resolve) => {
-      this.#creates.set(plugin.id, { plugin, resolve })
+      const timer = setTimeout(() => {
+        this.die(`the guest worker did not create an instance within ${CREATE_TIMEOUT_MS} ms`)
+      }, CREATE_TIMEOUT_MS)
+      this.#creates.set(plugin.id, {
+        plugin,
+        resolve: (outcome) => {
+          clearTimeout(timer)
+          resolve(outcome)
+        },
+      })
       this.#post({ t: "create", instance: plugin.id, module, info, options })
     })
   }
