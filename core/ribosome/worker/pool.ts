@@ -43,7 +43,8 @@ import { GUEST_WORKER_NAME } from "./worker.ts"
  */
 export const GUEST_WORKER_URL: URL = import.meta.url.endsWith("/pool.ts")
   ? new URL("./worker_main.ts", import.meta.url)
-  : new URL(Deno.mainModule)
+  // `Deno.mainModule` is undefined inside a worker, which imports this chunk too but starts none.
+  : new URL((Deno.mainModule as string | undefined) ?? import.meta.url)
 
 /** How long a worker may take to answer an instance creation before it is taken for dead, ms. */
 const CREATE_TIMEOUT_MS = 30_000
