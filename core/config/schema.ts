@@ -117,12 +117,6 @@ export const RibosomeConfig = Schema.Struct({
    * cost no thread hop. `0` sends every call that may wait to a worker.
    */
   worker_min_fuel: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 10_000_000),
-  /**
-   * Run a full garbage collection when the idle sweep has dropped instances and no call is
-   * running, so that their memory goes back at once (see docs/decisions.md, "Memory after
-   * instances are dropped").
-   */
-  collect_after_drop: withDefault(Schema.Boolean, true),
 })
 
 export const TasksConfig = Schema.Struct({

@@ -57,7 +57,6 @@ import {
   WorkerPool,
   type WorkerPoolStats,
 } from "./worker/pool.ts"
-import { collectGarbage } from "./worker/memory.ts"
 
 /** Fuel charged per byte a host function reads from or writes to the guest. */
 export const HOST_BYTE_FUEL = 20n
@@ -188,7 +187,6 @@ export const makeRibosome = Effect.gen(function* () {
   const idleMs = config.ribosome.instance_idle_ms
   const memoryCap = config.ribosome.instance_memory_mb * 1024 * 1024
   const minWorkerFuel = config.ribosome.worker_min_fuel
-  const collectAfterDrop = config.ribosome.collect_after_drop
   const sliceFuelNumber = Number(sliceFuel)
   /** Calls stopped on this thread and re-run in a worker (`preemptWhenHeavy`). */
   let preempted = 0
@@ -471,14 +469,8 @@ export const makeRibosome = Effect.gen(function* () {
       Effect.sleep(Math.max(10, Math.min(idleMs, 10_000))).pipe(
         Effect.andThen(Effect.sync(() => {
           const now = performance.now()
-          const before = evicted
           trim(now)
           pool?.retireIdle(now, idleMs)
-          // Dropped instances' memory goes back only with a GC; do it while nothing runs.
-          if (
-            collectAfterDrop && evicted > before && live.size === idleLru.size &&
-            (pool === undefined || pool.stats().inFlight === 0)
-          ) collectGarbage()
         })),
       ),
     ),
