@@ -57,9 +57,10 @@ function cpuMs(pid: number): number {
 async function startOnce(
   entry: string,
   dir: string,
+  extra = "",
 ): Promise<{ ms: number; cpu: number; child: Deno.ChildProcess; http: string }> {
   const port = freePort()
-  const config = await writeConfig(dir, "")
+  const config = await writeConfig(dir, extra)
   await Deno.writeTextFile(
     config,
     (await Deno.readTextFile(config)).replace("  port: 0", `  port: ${port}`),
@@ -134,9 +135,10 @@ async function startup(entries: ReadonlyArray<{ label: string; entry: string }>,
 /** How long `memory` leaves the loaded conductor alone before its second sample. */
 const IDLE_MS = 20_000
 
-async function memory(entry: string) {
+async function memory(entry: string, extra: string) {
   const dir = await Deno.makeTempDir()
-  const { child, http } = await startOnce(entry, dir)
+  const { child, http } = await startOnce(entry, dir, extra === "" ? "" : `${extra}\n`)
+  const config = extra === "" ? "" : `; config ${extra}`
   const happ = (await packed("examples/forum")) as Uint8Array<ArrayBuffer>
   const rss = () => {
     const status = Deno.readTextFileSync(`/proc/${child.pid}/status`)
@@ -194,7 +196,7 @@ async function memory(entry: string) {
     unit: "MB",
     detail: `idle conductor ${
       idle.toFixed(0)
-    } MB; ${loaded.detail}; 10 forum apps, 200 creates and 200 lists, 1.5 s after the last call`,
+    } MB; ${loaded.detail}; 10 forum apps, 200 creates and 200 lists, 1.5 s after the last call${config}`,
   })
   // V8 shrinks its heap once allocation stays low for a while (its memory reducer, ~8 s).
   await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
@@ -203,7 +205,9 @@ async function memory(entry: string) {
     name: "RSS with 10 apps installed, enabled and called, then idle",
     value: settled.rss,
     unit: "MB",
-    detail: `${settled.detail}; the same process ${IDLE_MS / 1000} s later, no requests between`,
+    detail: `${settled.detail}; the same process ${
+      IDLE_MS / 1000
+    } s later, no requests between${config}`,
   })
   child.kill("SIGTERM")
   await child.status
@@ -232,5 +236,8 @@ if (import.meta.main) {
       { label: "from source", entry: `${ROOT}main.ts` },
     ])
   }
-  if (only === undefined || only === "memory") await memory(bundle)
+  // `memory '<yaml>'`: extra conductor config for the memory part (e.g. `ribosome: {workers: 0}`).
+  if (only === undefined || only === "memory") {
+    await memory(bundle, only === "memory" ? Deno.args[1] ?? "" : "")
+  }
 }

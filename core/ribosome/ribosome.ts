@@ -119,6 +119,8 @@ export interface InstanceStats {
   readonly evicted: number
   /** The guest worker pool; undefined when `ribosome.workers` is 0. */
   readonly workers: WorkerPoolStats | undefined
+  /** Calls stopped on this thread after `worker_min_fuel` with no host call, re-run in a worker. */
+  readonly preempted: number
 }
 
 /**
@@ -148,6 +150,8 @@ interface Instance {
   readonly plugin: WasmPlugin | RemotePlugin
   /** The context of the call running in it (host functions read it). */
   current: HostCallContext | undefined
+  /** Host function calls made by its guest so far (a call that made none may be re-run). */
+  hostCalls: number
   /** `performance.now()` when it was last released. */
   lastUsed: number
   /** Set when its cell stopped while it ran: it is discarded when the call ends. */
@@ -183,6 +187,9 @@ export const makeRibosome = Effect.gen(function* () {
   const idleMs = config.ribosome.instance_idle_ms
   const memoryCap = config.ribosome.instance_memory_mb * 1024 * 1024
   const minWorkerFuel = config.ribosome.worker_min_fuel
+  const sliceFuelNumber = Number(sliceFuel)
+  /** Calls stopped on this thread and re-run in a worker (`preemptWhenHeavy`). */
+  let preempted = 0
   const workerScript = yield* GuestWorkerScript
   const pool = config.ribosome.workers === 0 ? undefined : yield* Effect.acquireRelease(
     Effect.sync(() => new WorkerPool({ size: config.ribosome.workers, url: workerScript })),
@@ -272,11 +279,14 @@ export const makeRibosome = Effect.gen(function* () {
       })
     })
 
-  const hostFunctionsFor = (instance: { current: HostCallContext | undefined }) => {
+  const hostFunctionsFor = (
+    instance: { current: HostCallContext | undefined; hostCalls: number },
+  ) => {
     const functions: Record<string, UserHostFunction> = {}
     for (const fn of hostFns.values()) {
       functions[fn.name] = (access, offset) => {
         const ctx = instance.current!
+        instance.hostCalls++
         access.chargeFuel(fn.fuel ?? DEFAULT_HOST_FN_FUEL)
         let raw: unknown = null
         if (offset !== 0n) {
@@ -394,7 +404,10 @@ export const makeRibosome = Effect.gen(function* () {
             fuelUsed: 0n,
           } satisfies GuestOutcome
         }
-        const holder: { current: HostCallContext | undefined } = { current: undefined }
+        const holder: { current: HostCallContext | undefined; hostCalls: number } = {
+          current: undefined,
+          hostCalls: 0,
+        }
         const { module, info } = loaded.value
         const options = {
           maxKernelBytes,
@@ -500,8 +513,11 @@ export const makeRibosome = Effect.gen(function* () {
       const instance = acquired
       const deadline = ctx.deadline ?? performance.now() + timeoutMs
       instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
-      const limits = { fuel, deadline }
       const plugin = instance.plugin
+      const preempt = remote || synchronous || pool === undefined || minWorkerFuel === 0
+        ? undefined
+        : preemptWhenHeavy(instance)
+      const limits = { fuel, deadline, preempt }
       if (synchronous && plugin instanceof WasmPlugin) {
         try {
           return outcomeOf(ctx, fn, plugin.callSync(fn, input, limits), fuel)
@@ -513,9 +529,31 @@ export const makeRibosome = Effect.gen(function* () {
       const result = yield* Effect.promise(() =>
         plugin.call(fn, input, limits).finally(() => release(instance))
       )
+      if (result._tag === "Trap" && result.kind === "preempted") {
+        // Heavy and pure so far: the next calls of `route`, and this one again, run in a worker.
+        cell.routes.set(route, Math.max(Number(result.fuelUsed), minWorkerFuel))
+        preempted++
+        return yield* call({ ...ctx, deadline }, fn, input, fuel)
+      }
       record(cell.routes, route, result)
       return outcomeOf(ctx, fn, result, fuel)
     })
+
+  /**
+   * The `preempt` of a call on this thread: true once it has used `worker_min_fuel` without
+   * calling any host function. Such a call has had no effect outside its own instance (a guest
+   * is deterministic; its writes are committed only after it returns), so it can stop and run
+   * again in a worker, off the thread that serves the interfaces. A call that has called a host
+   * function runs to its end here; its fuel use then sends its function's next calls to a worker.
+   */
+  const preemptWhenHeavy = (instance: Instance) => {
+    const before = instance.hostCalls
+    let used = 0
+    return () => {
+      used += sliceFuelNumber
+      return used >= minWorkerFuel && instance.hostCalls === before
+    }
+  }
 
   const outcomeOf = (
     ctx: HostCallContext,
@@ -589,6 +627,7 @@ export const makeRibosome = Effect.gen(function* () {
       memoryBytes: memoryBytes(),
       created,
       evicted,
+      preempted,
       workers: pool?.stats(),
     }),
   })

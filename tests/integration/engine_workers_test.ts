@@ -79,17 +79,46 @@ Deno.test("heavy zome functions move to a worker, light ones stay, busy cells ge
       (await installApp(conductor, await packed("tests/fixtures/happs/noop"), "noop"))["noop"]!
     for (let i = 0; i < 10; i++) assertEquals(await callZome(conductor, noop, "noop", "noop", i), i)
     assertEquals((await workersOf(conductor)).started, 0, "light calls start no worker")
-    // The first call of `work` runs here and shows it is heavy; the next ones run in workers.
+    // The first call of `work` starts here; once it has used worker_min_fuel without calling a
+    // host function it is stopped and run again in a worker, and so are its next calls.
     const first = await callZome(conductor, a, "spin", "work", 1_000_000)
-    assertEquals((await workersOf(conductor)).started, 0)
+    const afterFirst = await stats(conductor)
+    assertEquals([afterFirst.workers?.started, afterFirst.preempted], [1, 1])
     assertEquals(await callZome(conductor, a, "spin", "work", 1_000_000), first)
-    assertEquals((await workersOf(conductor)).started, 1)
+    assertEquals((await stats(conductor)).preempted, 1, "the next calls go to the worker directly")
     assertEquals(await callZome(conductor, b, "spin", "work", 1_000_000), first)
     assertEquals(await callZome(conductor, b, "spin", "work", 1_000_000), first)
     const pool = await workersOf(conductor)
     assertEquals(pool.running, 2, "the two busy cells run on two workers")
     assertEquals(pool.died, 0)
     for (let i = 0; i < 10; i++) assertEquals(await callZome(conductor, noop, "noop", "noop", i), i)
+  } finally {
+    await conductor.dispose()
+  }
+})
+
+Deno.test("a first call that calls a host function runs to its end here; a pure one is preempted", async () => {
+  const conductor = makeWorkerConductor({
+    config:
+      "log: {level: error}\nribosome: {workers: 2, worker_min_fuel: 1000000, fuel_per_call: 100000000}\n",
+  })
+  try {
+    const misbehave = await packed("tests/fixtures/happs/misbehave")
+    const cell = (await installApp(conductor, misbehave, "misbehave"))["misbehave"]!
+    // `spin_host` calls `sys_time` on every turn: re-running it elsewhere could repeat an effect.
+    const hostSpin = await callZomeError(conductor, cell, "spin", "spin_host")
+    assert(hostSpin.detail.includes("ran out of fuel"), hostSpin.detail)
+    const afterHost = await stats(conductor)
+    assertEquals([afterHost.workers?.started, afterHost.preempted], [0, 0])
+    // Its fuel use sends its next call to a worker, which runs out of fuel the same way.
+    const again = await callZomeError(conductor, cell, "spin", "spin_host")
+    assert(again.detail.includes("ran out of fuel"), again.detail)
+    assertEquals((await workersOf(conductor)).started, 1)
+    // `spin` is pure: its first call stops here after worker_min_fuel and runs again in a worker,
+    // where it uses its whole budget (the error names it, as on the main thread).
+    const pure = await callZomeError(conductor, cell, "spin", "spin")
+    assert(pure.detail.includes("ran out of fuel: it used its budget of 100000000"), pure.detail)
+    assertEquals((await stats(conductor)).preempted, 1)
   } finally {
     await conductor.dispose()
   }

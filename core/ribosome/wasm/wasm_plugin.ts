@@ -83,6 +83,14 @@ class FuelExhausted extends Error {
   }
 }
 
+/** Thrown at a refuel when the call's `preempt` asks it to stop. */
+class Preempted extends Error {
+  constructor() {
+    super("preempted at the end of a fuel slice")
+    this.name = "Preempted"
+  }
+}
+
 /** Thrown at a refuel once the call's wall-clock deadline has passed. */
 export class DeadlineExceeded extends Error {
   /** The deadline passed `overMs` milliseconds ago. */
@@ -112,6 +120,12 @@ export interface CallLimits {
    * refuel; none: no wall-clock limit.
    */
   readonly deadline?: number | undefined
+  /**
+   * Asked at each refuel of a top-level asynchronous call (once per slice used up): when it
+   * returns true the call stops there with a `preempted` trap (the instance is poisoned), so
+   * that the caller can run it again elsewhere (`ribosome.workers`).
+   */
+  readonly preempt?: (() => boolean) | undefined
 }
 
 /**
@@ -169,6 +183,8 @@ export type TrapKind =
    * call did not complete and nothing it wrote was committed.
    */
   | "worker_died"
+  /** The call's `preempt` stopped it at the end of a fuel slice (see {@link CallLimits}). */
+  | "preempted"
 
 /** The guest returned normally with no error: `output` is what it passed to `output_set`. */
 export interface CallOk {
@@ -422,6 +438,7 @@ interface Begun {
 interface FuelFrame {
   readonly reserve: bigint
   readonly deadline: number | undefined
+  readonly preempt: (() => boolean) | undefined
 }
 
 /**
@@ -456,6 +473,7 @@ export class WasmPlugin {
   /** Fuel of the running call not yet loaded into the fuel global. */
   #reserve = 0n
   #deadline: number | undefined
+  #preempt: (() => boolean) | undefined
   #poisoned = false
 
   private constructor(
@@ -659,6 +677,7 @@ export class WasmPlugin {
 
   /** Called by the guest when the fuel global goes below zero. */
   #refuel(): Promise<void> {
+    if (this.#preempt?.() === true) throw new Preempted()
     this.#refuelSync()
     return yieldToEventLoop()
   }
@@ -710,8 +729,8 @@ export class WasmPlugin {
     limits: bigint | CallLimits,
     sync: boolean,
   ): Begun | CallResult {
-    const { fuel, deadline } = typeof limits === "bigint"
-      ? { fuel: limits, deadline: undefined }
+    const { fuel, deadline, preempt } = typeof limits === "bigint"
+      ? { fuel: limits, deadline: undefined, preempt: undefined }
       : limits
     if (this.#poisoned) {
       return {
@@ -742,7 +761,13 @@ export class WasmPlugin {
     }
     const metered = this.#fuel !== undefined
     const nested = this.#kernel.depth > 1
-    const saved: FuelFrame = { reserve: this.#reserve, deadline: this.#deadline }
+    const saved: FuelFrame = {
+      reserve: this.#reserve,
+      deadline: this.#deadline,
+      preempt: this.#preempt,
+    }
+    // Only a top-level call may be preempted: a nested one runs inside its caller's host call.
+    this.#preempt = nested ? undefined : preempt
     const outer = metered && nested ? this.#remaining()! : fuel
     const start = outer < fuel ? outer : fuel
     if (metered) this.#load(start)
@@ -763,6 +788,7 @@ export class WasmPlugin {
       else this.#reserve = 0n
     }
     this.#deadline = saved.deadline
+    this.#preempt = saved.preempt
     const frame = this.#kernel.leave()
 
     if (thrown !== undefined) {
@@ -806,6 +832,7 @@ export class WasmPlugin {
     let kind: TrapKind
     if (fuelExhausted) kind = "fuel_exhausted"
     else if (error instanceof DeadlineExceeded) kind = "deadline_exceeded"
+    else if (error instanceof Preempted) kind = "preempted"
     else if (error instanceof KernelTrap) kind = error.kind
     else if (isStackOverflow(error)) kind = "stack_overflow"
     else if (error instanceof WebAssembly.RuntimeError) {
