@@ -13,6 +13,7 @@
  * - runs the publish loop every `publish_interval_ms` (the due ops of spaces that have a holder);
  * - repairs (./repair.ts) with every live peer in parallel: when a space is joined, when a new
  *   peer appears, after a reconnect, and every `repair_interval_ms` (with jitter);
+ *   a zero-arc node does not repair (it holds only what its agents authored, reads on demand);
  * - updates the per-space gauges of `/metrics`.
  *
  * Joins, leaves and refused data are logged at info.
@@ -299,6 +300,9 @@ export const NatsRuntimeLayer = Layer.effect(
     /** One round with one peer, unless one runs already; the result is logged, never raised. */
     const roundWith = (rt: SpaceRuntime, peer: AgentPubKey): Effect.Effect<boolean> =>
       Effect.gen(function* () {
+        // A zero arc holds only what its agents authored (and reads the rest on demand): it
+        // fetches nothing by repair.
+        if (arc === null) return false
         const key = hashKey(peer)
         const local = firstLocal(rt.joined)
         if (local === undefined || rt.repairing.has(key)) return false
@@ -323,6 +327,12 @@ export const NatsRuntimeLayer = Layer.effect(
     /** A round with every live peer, in parallel; one dead peer costs only its timeout. */
     const repairSpace = (rt: SpaceRuntime) =>
       Effect.gen(function* () {
+        if (arc === null) {
+          // Nothing to fetch: a zero-arc node is in sync once its round has looked.
+          rt.joined.counters.repairRounds++
+          rt.joined.counters.lastSync = now()
+          return
+        }
         const targets = state.holders(rt.joined.dna, now())
         const results = yield* Effect.forEach(targets, (info) => roundWith(rt, info.agent), {
           concurrency: config.repair_parallelism,
