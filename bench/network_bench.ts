@@ -16,7 +16,7 @@
  *   over the ops, background traffic included).
  * - baseline in the same run: NATS request/reply p50 between two clients of this process.
  *
- * Run: `deno run -A bench/network_bench.ts [--ops 20] [--calls 100]`.
+ * Run: `deno run -A bench/network_bench.ts [--ops 20] [--calls 100] [--two-only]`.
  *
  * @module
  */
@@ -32,7 +32,12 @@ import { emit, median, quantile } from "./report.ts"
 
 const args = parseArgs({
   args: Deno.args,
-  options: { ops: { type: "string", default: "20" }, calls: { type: "string", default: "100" } },
+  options: {
+    ops: { type: "string", default: "20" },
+    calls: { type: "string", default: "100" },
+    // Only the two-conductor measurements (sync lag, call_remote, signals).
+    "two-only": { type: "boolean", default: false },
+  },
 })
 const OPS = Number(args.values.ops)
 const CALLS = Number(args.values.calls)
@@ -231,6 +236,8 @@ async function main() {
       unit: "ms",
       detail: `includes A's websocket call (${ms(localP50)} ms for a local call)`,
     })
+
+    if (args.values["two-only"]) return
 
     // 50 ms per hop through the proxy: a third conductor reading through it.
     const slow = await startNetworkNode("slow", [proxy.url()], {

@@ -10,9 +10,11 @@
  *   `agent_info_ttl_ms`) and drops lapsed peers, so a dead peer leaves within the TTL;
  * - integrates published ops through `Incoming` and sends the author a signed receipt for each
  *   valid one; counts receipts for its own ops and settles them when complete;
- * - runs the publish loop every `publish_interval_ms` (the due ops of spaces that have a holder);
+ * - runs the publish loop right after each commit and every `publish_interval_ms` (the due ops
+ *   of spaces that have a holder);
  * - repairs (./repair.ts) with every live peer in parallel: when a space is joined, when a new
  *   peer appears, after a reconnect, and every `repair_interval_ms` (with jitter);
+ *   a zero-arc node does not repair (it holds only what its agents authored, reads on demand);
  * - updates the per-space gauges of `/metrics`.
  *
  * Joins, leaves and refused data are logged at info.
@@ -299,6 +301,9 @@ export const NatsRuntimeLayer = Layer.effect(
     /** One round with one peer, unless one runs already; the result is logged, never raised. */
     const roundWith = (rt: SpaceRuntime, peer: AgentPubKey): Effect.Effect<boolean> =>
       Effect.gen(function* () {
+        // A zero arc holds only what its agents authored (and reads the rest on demand): it
+        // fetches nothing by repair.
+        if (arc === null) return false
         const key = hashKey(peer)
         const local = firstLocal(rt.joined)
         if (local === undefined || rt.repairing.has(key)) return false
@@ -323,6 +328,12 @@ export const NatsRuntimeLayer = Layer.effect(
     /** A round with every live peer, in parallel; one dead peer costs only its timeout. */
     const repairSpace = (rt: SpaceRuntime) =>
       Effect.gen(function* () {
+        if (arc === null) {
+          // Nothing to fetch: a zero-arc node is in sync once its round has looked.
+          rt.joined.counters.repairRounds++
+          rt.joined.counters.lastSync = now()
+          return
+        }
         const targets = state.holders(rt.joined.dna, now())
         const results = yield* Effect.forEach(targets, (info) => roundWith(rt, info.agent), {
           concurrency: config.repair_parallelism,
@@ -496,21 +507,29 @@ export const NatsRuntimeLayer = Layer.effect(
       }),
     )
     // `publishDue`, restricted to the spaces that have a holder now: ops of a space without
-    // peers stay due without crowding the others out of the batch.
-    yield* every(
-      config.publish_interval_ms,
-      "publish",
-      Effect.gen(function* () {
-        const at = now()
-        const open = [...runtimes.values()]
-          .filter((rt) => state.holders(rt.joined.dna, at).length > 0)
-          .map((rt) => rt.joined.dna)
-        const due = yield* outbox.dueIn(open, at, PUBLISH_BATCH)
-        if (due.length === 0) return
-        const sent = yield* network.publish(due)
-        const asked = new Set(due.map((op) => op.id))
-        yield* outbox.published(sent.filter((id) => asked.has(id)), at)
-      }),
+    // peers stay due without crowding the others out of the batch. A round runs right after a
+    // commit enqueues ops (so sync lag has no polling floor) and every `publish_interval_ms`
+    // (retries after back-off, spaces whose holders just appeared).
+    const publishRound = Effect.gen(function* () {
+      const at = now()
+      const open = [...runtimes.values()]
+        .filter((rt) => state.holders(rt.joined.dna, at).length > 0)
+        .map((rt) => rt.joined.dna)
+      const due = yield* outbox.dueIn(open, at, PUBLISH_BATCH)
+      if (due.length === 0) return
+      const sent = yield* network.publish(due)
+      const asked = new Set(due.map((op) => op.id))
+      yield* outbox.published(sent.filter((id) => asked.has(id)), at)
+    })
+    yield* Effect.forkScoped(
+      Effect.forever(
+        publishRound.pipe(
+          Effect.catchCause((cause) => Effect.logWarning(`network: publish: ${cause}`)),
+          Effect.andThen(
+            Effect.raceFirst(Effect.sleep(config.publish_interval_ms), outbox.enqueued),
+          ),
+        ),
+      ),
     )
     yield* every(RETRY_WAITING_MS, "retry waiting", retryWaiting)
     yield* Effect.forkScoped(

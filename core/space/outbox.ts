@@ -62,6 +62,11 @@ export interface OutboxShape {
    * commit transaction, so that the ops and the actions are written together or not at all.
    */
   readonly enqueue: (dna: DnaHash, records: ReadonlyArray<IntegrationRecord>, now: number) => void
+  /**
+   * Completes when ops were enqueued since it last completed (at once if they were), else at the
+   * next enqueue: the publish loop's wake-up after a commit. Meant for one waiter.
+   */
+  readonly enqueued: Effect.Effect<void>
   /** Ops due for (re)publishing at `now`, oldest first, at most `limit` (≤ `MAX_DUE_BATCH`). */
   readonly due: (now: number, limit: number) => Effect.Effect<ReadonlyArray<OutboxOp>, StoreError>
   /**
@@ -220,7 +225,32 @@ export const makeOutbox = Effect.gen(function* () {
     }
   }
 
+  // Wake-ups of `enqueued`: a flag for an enqueue nobody waited for, and the current waiters.
+  // A waiter resumes only after the commit's synchronous transaction has finished.
+  let enqueuedSince = false
+  const waiters = new Set<() => void>()
+  const enqueued = Effect.callback<void>((resume) => {
+    if (enqueuedSince) {
+      enqueuedSince = false
+      resume(Effect.void)
+      return
+    }
+    const wake = () => resume(Effect.void)
+    waiters.add(wake)
+    return Effect.sync(() => waiters.delete(wake))
+  })
+  const notifyEnqueued = () => {
+    if (waiters.size === 0) {
+      enqueuedSince = true
+      return
+    }
+    const woken = [...waiters]
+    waiters.clear()
+    for (const wake of woken) wake()
+  }
+
   const enqueue = (_dna: DnaHash, records: ReadonlyArray<IntegrationRecord>, now: number) => {
+    if (records.length > 0) notifyEnqueued()
     for (const { record, entryPrivate, actionId } of records) {
       for (const op of opsForAction(record.action, record.action_hash, !entryPrivate)) {
         insert.run(
@@ -309,6 +339,7 @@ export const makeOutbox = Effect.gen(function* () {
 
   return Outbox.of({
     enqueue,
+    enqueued,
     due,
     dueIn,
     ofAction,

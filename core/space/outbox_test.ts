@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { Chain } from "../chain/mod.ts"
 import { commitBare, runCommitTest as run } from "../chain/test_support.ts"
 import { type DnaHash, Hasher, hashKey } from "../hash/mod.ts"
@@ -34,4 +34,21 @@ Deno.test("Outbox.dueIn returns the due ops of the given DNAs only; settle marks
     assertEquals((yield* outbox.stats(x)).pending, 0)
     assertEquals((yield* outbox.stats(y)).pending > 0, true)
   }))
+})
+
+Deno.test("Outbox.enqueued wakes its waiter at a commit, and at once for an earlier commit", async () => {
+  await run(
+    Effect.gen(function* () {
+      const outbox = yield* Outbox
+      // A commit nobody waited for: the next wait completes at once (and only that one).
+      yield* chainIn(1)
+      yield* outbox.enqueued
+      // A waiter before the commit completes once the commit has enqueued its ops.
+      const waiter = yield* Effect.forkChild(outbox.enqueued)
+      yield* Effect.yieldNow
+      const dna = yield* chainIn(2)
+      yield* Fiber.join(waiter)
+      assertEquals((yield* outbox.stats(dna)).pending > 0, true)
+    }).pipe(Effect.timeout("10 seconds")),
+  )
 })

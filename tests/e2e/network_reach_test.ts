@@ -27,13 +27,9 @@ Deno.test("reads, remote calls and signals reach other conductors over NATS", as
     const [a, b, z] = await Promise.all([
       startNetworkNode("a", [nats.url]),
       startNetworkNode("b", [nats.url]),
-      // z subscribes to no ops (a zero arc) and answers no authority queries.
-      // Its periodic repair is off: today repair also fetches into a zero-arc node (net-core's
-      // runtime runs rounds whatever the arc), which would make the data local.
-      startNetworkNode("z", [nats.url], {
-        extra: "  arc: zero",
-        repairIntervalMs: 3_600_000,
-      }),
+      // z subscribes to no ops (a zero arc), answers no authority queries and fetches nothing
+      // by repair, which runs often here so that a repair that fetched would be seen.
+      startNetworkNode("z", [nats.url], { extra: "  arc: zero", repairIntervalMs: 200 }),
     ])
     nodes.push(a!, b!, z!)
     // Conductors dial NATS in the background: wait until each sees the two others.
@@ -60,8 +56,6 @@ Deno.test("reads, remote calls and signals reach other conductors over NATS", as
       t,
       "a zero-arc node reads A's data with strategy network",
       async () => {
-        // Whether z also holds it locally depends on repair (which today fetches into zero-arc
-        // nodes too); the local/network split itself is tested in core/network/cascade_test.ts.
         // The holders learn of A's data by publish; then z's network reads find it.
         const record = await waitFor(async () => {
           const got = await z!.host("get_1", { hash, strategy: "network" })
@@ -98,6 +92,25 @@ Deno.test("reads, remote calls and signals reach other conductors over NATS", as
         })) as { ok: { status: { type: string }; valid_activity: Array<[number, Uint8Array]> } }
         assertEquals(activity.ok.status.type, "valid")
         assert(activity.ok.valid_activity.some(([, h]) => same(h, hash)))
+        // Two more repair rounds of z after all that: z still holds none of it, so every answer
+        // above came from the network.
+        const rounds = (await spaceMetrics(z! as unknown as ForumNode))!.gossip_state_summary
+          .repair_rounds
+        await waitFor(
+          async () =>
+            (await spaceMetrics(z! as unknown as ForumNode))!.gossip_state_summary
+              .repair_rounds >= rounds + 2,
+          "z to run two more repair rounds",
+        )
+        assertEquals(await z!.host("get_1", { hash, strategy: "local" }), { ok: null })
+        assertEquals(
+          await z!.host("get_links_1", { base: a!.agent, strategy: "local" }),
+          { ok: [] },
+        )
+        assertEquals(
+          await z!.call("network", "count_links", { base: a!.agent, strategy: "local" }),
+          { ok: 0 },
+        )
       },
     )
 
