@@ -127,6 +127,12 @@ interface CallState {
   readonly releases: Array<Effect.Effect<void>>
 }
 
+/** A cell's write lock, and how many calls wait for it. */
+interface CellLock {
+  readonly semaphore: Semaphore.Semaphore
+  waiting: number
+}
+
 /** A call's workspace on one cell; re-opened at the current head when the write lock is taken. */
 interface WriteSlot {
   ws: Workspace
@@ -165,7 +171,7 @@ export const makeZomeCalls = Effect.gen(function* () {
   }
   const defaultFuel = BigInt(config.ribosome.fuel_per_call)
   const timeoutMs = config.ribosome.call_timeout_ms
-  const cellLocks = new Map<string, Semaphore.Semaphore>()
+  const cellLocks = new Map<string, CellLock>()
 
   const fail = (reason: ZomeCallError["reason"], detail: string) =>
     new ZomeCallError({ reason, detail })
@@ -178,24 +184,40 @@ export const makeZomeCalls = Effect.gen(function* () {
     releases: [],
   })
 
-  const lockOf = (key: string) => {
+  const lockOf = (key: string): CellLock => {
     let lock = cellLocks.get(key)
     if (lock === undefined) {
-      lock = Semaphore.makeUnsafe(1)
+      lock = { semaphore: Semaphore.makeUnsafe(1), waiting: 0 }
       cellLocks.set(key, lock)
     }
     return lock
   }
 
-  /** Waits for `lock` until the call's deadline; false when the deadline passed first. */
-  const acquire = (lock: Semaphore.Semaphore, state: CallState) =>
-    Effect.map(
-      Effect.timeoutOption(
-        lock.take(1),
-        Duration.millis(Math.max(0, state.deadline - performance.now())),
-      ),
-      (taken) => taken._tag === "Some",
+  /**
+   * Waits for `lock` until the call's deadline; false when the deadline passed first. A free
+   * lock nobody waits for is taken at once: the race with a timer (two fibers and a timeout
+   * per call) is only for a lock that is held; waiters keep their order, since the fast path
+   * is closed while anyone waits.
+   */
+  const acquire = (lock: CellLock, state: CallState): Effect.Effect<boolean> =>
+    Effect.flatMap(
+      lock.waiting === 0 ? lock.semaphore.takeIfAvailable(1) : Effect.succeed(false),
+      (taken) => taken ? Effect.succeed(true) : waitFor(lock, state),
     )
+
+  const waitFor = (lock: CellLock, state: CallState): Effect.Effect<boolean> =>
+    Effect.suspend(() => {
+      lock.waiting++
+      return Effect.timeoutOption(
+        lock.semaphore.take(1),
+        Duration.millis(Math.max(0, state.deadline - performance.now())),
+      ).pipe(
+        Effect.map((taken) => taken._tag === "Some"),
+        Effect.ensuring(Effect.sync(() => {
+          lock.waiting--
+        })),
+      )
+    })
 
   const lockTimeout = (cell: RunningCell) =>
     fail(
@@ -214,7 +236,7 @@ export const makeZomeCalls = Effect.gen(function* () {
         state.held.add(key)
         state.releases.push(Effect.suspend(() => {
           state.held.delete(key)
-          return lock.release(1)
+          return lock.semaphore.release(1)
         }))
         return Effect.void
       })
@@ -270,7 +292,7 @@ export const makeZomeCalls = Effect.gen(function* () {
           return effect.pipe(
             Effect.ensuring(Effect.suspend(() => {
               state.held.delete(key)
-              return lock.release(1)
+              return lock.semaphore.release(1)
             })),
           )
         },
@@ -591,10 +613,13 @@ export const makeZomeCalls = Effect.gen(function* () {
           authorize(cell, request.provenance, request.capSecret, request.zome, request.fn),
           () => Effect.sync(() => record("unauthorized", 0)),
         )
-        yield* Effect.tapError(
-          withCellLock(cell, state, ensureInitLocked(cell, state)),
-          () => Effect.sync(() => record("init_failed", 0)),
-        )
+        // Once init has run for this cell object it never runs again: no lock needed to know.
+        if (initialized.get(cellIdKey(cell.cellId)) !== cell) {
+          yield* Effect.tapError(
+            withCellLock(cell, state, ensureInitLocked(cell, state)),
+            () => Effect.sync(() => record("init_failed", 0)),
+          )
+        }
         const slot: WriteSlot = { ws: yield* openChain(cell), locked: false }
         const ctx = contextFor(
           cell,
