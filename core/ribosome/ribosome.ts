@@ -490,32 +490,50 @@ export const makeRibosome = Effect.gen(function* () {
     input: Uint8Array,
     fuel: bigint = defaultFuel,
   ): Effect.Effect<GuestOutcome> =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const cell = cellOf(ctx)
       const synchronous = ctx.synchronous === true
       const route = `${ctx.zome.name}/${fn}`
       const remote = !synchronous && inWorker(cell.routes, route)
-      const acquired = yield* acquire(ctx, cell.key, remote)
-      if (!("plugin" in acquired)) return acquired
-      const instance = acquired
-      const deadline = ctx.deadline ?? performance.now() + timeoutMs
-      instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
-      const limits = { fuel, deadline }
-      const plugin = instance.plugin
-      if (synchronous && plugin instanceof WasmPlugin) {
-        try {
-          return outcomeOf(ctx, fn, plugin.callSync(fn, input, limits), fuel)
-        } finally {
-          release(instance)
-        }
-      }
-      // Released when the guest has really stopped, even if this fiber is interrupted first.
-      const result = yield* Effect.promise(() =>
-        plugin.call(fn, input, limits).finally(() => release(instance))
+      return Effect.flatMap(
+        acquire(ctx, cell.key, remote),
+        (acquired) =>
+          "plugin" in acquired
+            ? runIn(acquired, ctx, fn, input, fuel, cell, route)
+            : Effect.succeed(acquired),
       )
-      record(cell.routes, route, result)
-      return outcomeOf(ctx, fn, result, fuel)
     })
+
+  /** Runs the call in an instance it acquired (plain callbacks: no generator per call). */
+  const runIn = (
+    instance: Instance,
+    ctx: HostCallContext,
+    fn: string,
+    input: Uint8Array,
+    fuel: bigint,
+    cell: CellRoutes,
+    route: string,
+  ): Effect.Effect<GuestOutcome> => {
+    const deadline = ctx.deadline ?? performance.now() + timeoutMs
+    instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
+    const limits = { fuel, deadline }
+    const plugin = instance.plugin
+    if (ctx.synchronous === true && plugin instanceof WasmPlugin) {
+      try {
+        return Effect.succeed(outcomeOf(ctx, fn, plugin.callSync(fn, input, limits), fuel))
+      } finally {
+        release(instance)
+      }
+    }
+    // Released when the guest has really stopped, even if this fiber is interrupted first.
+    return Effect.map(
+      Effect.promise(() => plugin.call(fn, input, limits).finally(() => release(instance))),
+      (result) => {
+        record(cell.routes, route, result)
+        return outcomeOf(ctx, fn, result, fuel)
+      },
+    )
+  }
 
   const outcomeOf = (
     ctx: HostCallContext,

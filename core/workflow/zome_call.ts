@@ -112,6 +112,9 @@ interface MetricRecord {
   readonly committed: number
 }
 
+/** The capability of a call by the chain's author. */
+const CHAIN_AUTHOR: CapGrantInfo = { type: "chain_author" }
+
 /** The zome or function label of a call to one that does not exist. */
 const UNKNOWN_NAME = "(unknown)"
 
@@ -169,6 +172,28 @@ export const makeZomeCalls = Effect.gen(function* () {
     if (initialized.size <= 2 * cells.all().length + 64) return
     for (const [k, c] of initialized) if (cells.get(c.cellId) !== c) initialized.delete(k)
   }
+  // A cell's key, found through the cell object: a call builds no long key (hashKey per call).
+  const cellKeys = new WeakMap<RunningCell, string>()
+  const keyOfCell = (cell: RunningCell): string => {
+    let key = cellKeys.get(cell)
+    if (key === undefined) {
+      key = cellIdKey(cell.cellId)
+      cellKeys.set(cell, key)
+    }
+    return key
+  }
+  // Set once the keystore has been ready: later calls do not wait on its Deferred again.
+  let keystoreReady = false
+  const awaitKeystore: Effect.Effect<void, ZomeCallError> = Effect.suspend(() =>
+    keystoreReady ? Effect.void : keystore.ready.pipe(
+      Effect.mapError((e) => fail("Internal", e.message)),
+      Effect.tap(() =>
+        Effect.sync(() => {
+          keystoreReady = true
+        })
+      ),
+    )
+  )
   const defaultFuel = BigInt(config.ribosome.fuel_per_call)
   const timeoutMs = config.ribosome.call_timeout_ms
   const cellLocks = new Map<string, CellLock>()
@@ -228,7 +253,7 @@ export const makeZomeCalls = Effect.gen(function* () {
   /** Takes the write lock of `cell` for the rest of the call tree (released by `releaseLocks`). */
   const takeLock = (cell: RunningCell, state: CallState): Effect.Effect<void, ZomeCallError> =>
     Effect.suspend(() => {
-      const key = cellIdKey(cell.cellId)
+      const key = keyOfCell(cell)
       if (state.held.has(key)) return Effect.void
       const lock = lockOf(key)
       return Effect.flatMap(acquire(lock, state), (taken) => {
@@ -244,6 +269,7 @@ export const makeZomeCalls = Effect.gen(function* () {
 
   const releaseLocks = (state: CallState): Effect.Effect<void> =>
     Effect.suspend(() => {
+      if (state.releases.length === 0) return Effect.void
       const releases = state.releases.splice(0, state.releases.length).reverse()
       return Effect.forEach(releases, (release) => release, { discard: true })
     })
@@ -281,7 +307,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     effect: Effect.Effect<A, E, R>,
   ): Effect.Effect<A, E | ZomeCallError, R> =>
     Effect.suspend(() => {
-      const key = cellIdKey(cell.cellId)
+      const key = keyOfCell(cell)
       if (state.held.has(key)) return effect
       const lock = lockOf(key)
       return Effect.flatMap(
@@ -306,8 +332,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     zome: string,
     fn: string,
   ): Effect.Effect<CapGrantInfo, ZomeCallError> =>
-    Effect.gen(function* () {
-      if (bytesEqual(provenance, cell.agent)) return { type: "chain_author" } as const
+    bytesEqual(provenance, cell.agent) ? Effect.succeed(CHAIN_AUTHOR) : Effect.gen(function* () {
       const grants = yield* Effect.mapError(
         spaces.grants(cell.dna.hash, cell.agent, false),
         (e) => fail("Internal", `cannot read capability grants: ${e.message}`),
@@ -332,8 +357,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     cell: RunningCell,
     ws: Workspace,
   ): Effect.Effect<ReadonlyArray<SignedAction>, ZomeCallError> =>
-    Effect.gen(function* () {
-      if (ws.pending.length === 0) return []
+    ws.pending.length === 0 ? Effect.succeed([]) : Effect.gen(function* () {
       // The one commit workflow: lock the cell, check the head, validate, write chain + DHT +
       // outbox in one transaction (./commit.ts).
       const committed = yield* commits.commit(cell, ws).pipe(
@@ -379,7 +403,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     state: CallState,
   ): Effect.Effect<void, ZomeCallError> =>
     Effect.gen(function* () {
-      const key = cellIdKey(cell.cellId)
+      const key = keyOfCell(cell)
       if (initialized.get(key) === cell) return
       const done = yield* Effect.mapError(
         chain.query(cell.dna.hash, cell.agent, {
@@ -614,7 +638,7 @@ export const makeZomeCalls = Effect.gen(function* () {
           () => Effect.sync(() => record("unauthorized", 0)),
         )
         // Once init has run for this cell object it never runs again: no lock needed to know.
-        if (initialized.get(cellIdKey(cell.cellId)) !== cell) {
+        if (initialized.get(keyOfCell(cell)) !== cell) {
           yield* Effect.tapError(
             withCellLock(cell, state, ensureInitLocked(cell, state)),
             () => Effect.sync(() => record("init_failed", 0)),
@@ -764,19 +788,19 @@ export const makeZomeCalls = Effect.gen(function* () {
       })
     })
 
-  const call = (request: ZomeCallRequest) =>
-    Effect.gen(function* () {
-      yield* Effect.mapError(keystore.ready, (e) => fail("Internal", e.message))
+  const call = (request: ZomeCallRequest): Effect.Effect<Uint8Array, ZomeCallError> =>
+    Effect.flatMap(awaitKeystore, () => {
       const state = newState()
-      const result = yield* Effect.exit(runCall(request, 0, defaultFuel, state))
-      yield* releaseLocks(state)
-      yield* flush(state)
-      return (yield* result).output
+      // Locks are released and metrics recorded however the call ends (interrupted too).
+      return runCall(request, 0, defaultFuel, state).pipe(
+        Effect.onExit(() => Effect.andThen(releaseLocks(state), flush(state))),
+        Effect.map((result) => result.output),
+      )
     })
 
   const ensureInit = (cellId: CellId) =>
     Effect.gen(function* () {
-      yield* Effect.mapError(keystore.ready, (e) => fail("Internal", e.message))
+      yield* awaitKeystore
       const cell = cells.get(cellId)
       if (cell === undefined) return yield* fail("CellNotFound", "the cell is not running")
       const state = newState()
