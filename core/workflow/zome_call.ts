@@ -112,6 +112,9 @@ interface MetricRecord {
   readonly committed: number
 }
 
+/** Callbacks: exported, but not callable from outside. */
+const CALLBACKS: ReadonlySet<string> = new Set(["init", "post_commit", "validate", "entry_defs"])
+
 /** The capability of a call by the chain's author. */
 const CHAIN_AUTHOR: CapGrantInfo = { type: "chain_author" }
 
@@ -625,38 +628,37 @@ export const makeZomeCalls = Effect.gen(function* () {
       }
       if (
         !ribosome.exports(zome, request.fn) ||
-        ["init", "post_commit", "validate", "entry_defs"].includes(request.fn)
+        CALLBACKS.has(request.fn)
       ) {
         record("function_not_found", 0, request.zome, UNKNOWN_NAME)
         return Effect.fail(
           fail("FunctionNotFound", `zome ${request.zome} has no callable function ${request.fn}`),
         )
       }
-      const body = Effect.gen(function* () {
-        const grant = yield* Effect.tapError(
+      // Plain callbacks rather than a generator: this runs once per call and per nested call.
+      const authorized = bytesEqual(request.provenance, cell.agent)
+        ? Effect.succeed(CHAIN_AUTHOR)
+        : Effect.tapError(
           authorize(cell, request.provenance, request.capSecret, request.zome, request.fn),
           () => Effect.sync(() => record("unauthorized", 0)),
         )
+      const opened = Effect.suspend(() =>
         // Once init has run for this cell object it never runs again: no lock needed to know.
-        if (initialized.get(keyOfCell(cell)) !== cell) {
-          yield* Effect.tapError(
+        initialized.get(keyOfCell(cell)) === cell ? openChain(cell) : Effect.andThen(
+          Effect.tapError(
             withCellLock(cell, state, ensureInitLocked(cell, state)),
             () => Effect.sync(() => record("init_failed", 0)),
-          )
-        }
-        const slot: WriteSlot = { ws: yield* openChain(cell), locked: false }
-        const ctx = contextFor(
-          cell,
-          zome,
-          request.fn,
-          "zome_call",
-          request.provenance,
-          grant,
-          slot,
-          depth,
-          state,
+          ),
+          openChain(cell),
         )
-        const outcome = yield* ribosome.call(ctx, request.fn, request.payload, fuel)
+      )
+      const finished = (
+        slot: WriteSlot,
+        outcome: GuestOutcome,
+      ): Effect.Effect<
+        { readonly output: Uint8Array; readonly fuelUsed: bigint },
+        ZomeCallError
+      > => {
         if (outcome._tag !== "Ok") {
           record(
             outcome._tag === "Trap"
@@ -666,19 +668,40 @@ export const makeZomeCalls = Effect.gen(function* () {
               : "error",
             0,
           )
-          return yield* guestFailure(outcome, `${request.zome}/${request.fn}`)
+          return Effect.fail(guestFailure(outcome, `${request.zome}/${request.fn}`))
         }
-        const committed = yield* Effect.tapError(
-          commitWorkspace(cell, slot.ws),
-          (e) => Effect.sync(() => record(e.reason === "InvalidCommit" ? "invalid" : "error", 0)),
+        return commitWorkspace(cell, slot.ws).pipe(
+          Effect.tapError((e) =>
+            Effect.sync(() => record(e.reason === "InvalidCommit" ? "invalid" : "error", 0))
+          ),
+          Effect.map((committed) => {
+            if (committed.length > 0 && ribosome.exports(zome, "post_commit")) {
+              state.postCommits.push({ cell, zome, actions: committed })
+            }
+            record("ok", committed.length)
+            return { output: outcome.output, fuelUsed: outcome.fuelUsed }
+          }),
         )
-        if (committed.length > 0 && ribosome.exports(zome, "post_commit")) {
-          state.postCommits.push({ cell, zome, actions: committed })
-        }
-        record("ok", committed.length)
-        return { output: outcome.output, fuelUsed: outcome.fuelUsed }
-      })
-      return body
+      }
+      return Effect.flatMap(authorized, (grant) =>
+        Effect.flatMap(opened, (ws) => {
+          const slot: WriteSlot = { ws, locked: false }
+          const ctx = contextFor(
+            cell,
+            zome,
+            request.fn,
+            "zome_call",
+            request.provenance,
+            grant,
+            slot,
+            depth,
+            state,
+          )
+          return Effect.flatMap(
+            ribosome.call(ctx, request.fn, request.payload, fuel),
+            (outcome) => finished(slot, outcome),
+          )
+        }))
     })
 
   // Metrics are recorded synchronously: through `Metric.update` they cost a tenth of a trivial
