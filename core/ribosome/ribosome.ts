@@ -137,6 +137,8 @@ const ROUTE_SMOOTHING = 0.3
 interface CellRoutes {
   readonly key: string
   readonly routes: Map<string, number>
+  /** Instance keys by zome name and mode, built once (a long string per call otherwise). */
+  readonly instanceKeys: Map<string, string>
 }
 /** Bound on the remembered fuel use of one cell's zome functions. */
 const MAX_ROUTES = 1024
@@ -198,7 +200,7 @@ export const makeRibosome = Effect.gen(function* () {
     const known = cells.get(ctx.cell)
     if (known !== undefined) return known
     const key = cellKeyOf(ctx)
-    const found = routesByKey.get(key) ?? { key, routes: new Map() }
+    const found = routesByKey.get(key) ?? { key, routes: new Map(), instanceKeys: new Map() }
     if (pool !== undefined) routesByKey.set(key, found)
     cells.set(ctx.cell, found)
     return found
@@ -365,14 +367,27 @@ export const makeRibosome = Effect.gen(function* () {
     }
   }
 
+  const instanceKey = (cell: CellRoutes, zome: string, mode: "#sync" | "@worker" | "") => {
+    const name = zome + mode
+    let key = cell.instanceKeys.get(name)
+    if (key === undefined) {
+      key = `${cell.key}/${name}`
+      // Zome names come from the installed DNA: bounded, but cleared past the routes' bound.
+      if (cell.instanceKeys.size >= MAX_ROUTES) cell.instanceKeys.clear()
+      cell.instanceKeys.set(name, key)
+    }
+    return key
+  }
+
   const acquire = (
     ctx: HostCallContext,
-    cellKey: string,
+    cell: CellRoutes,
     remote: boolean,
   ): Effect.Effect<Instance | GuestOutcome> =>
     Effect.suspend(() => {
+      const cellKey = cell.key
       const synchronous = ctx.synchronous === true
-      const key = `${cellKey}/${ctx.zome.name}${synchronous ? "#sync" : remote ? "@worker" : ""}`
+      const key = instanceKey(cell, ctx.zome.name, synchronous ? "#sync" : remote ? "@worker" : "")
       const list = idle.get(key)
       let warm = list?.pop()
       // An idle instance whose worker died is poisoned: drop it and take the next one.
@@ -496,7 +511,7 @@ export const makeRibosome = Effect.gen(function* () {
       const route = `${ctx.zome.name}/${fn}`
       const remote = !synchronous && inWorker(cell.routes, route)
       return Effect.flatMap(
-        acquire(ctx, cell.key, remote),
+        acquire(ctx, cell, remote),
         (acquired) =>
           "plugin" in acquired
             ? runIn(acquired, ctx, fn, input, fuel, cell, route)
