@@ -154,7 +154,22 @@ export const makeChain = Effect.gen(function* () {
     "DELETE FROM entries WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM actions WHERE entry_hash = ?)",
   )
   const heads = new Map<string, ChainHead | null>()
-  const cellKey = (dna: DnaHash, agent: AgentPubKey) => hashKey(dna) + hashKey(agent)
+  // Keys by hash object: a running cell passes the same arrays on every call, so its key is
+  // built (and its string hash computed) once rather than per call. Hashes are never mutated.
+  const cellKeys = new WeakMap<DnaHash, WeakMap<AgentPubKey, string>>()
+  const cellKey = (dna: DnaHash, agent: AgentPubKey): string => {
+    let byAgent = cellKeys.get(dna)
+    if (byAgent === undefined) {
+      byAgent = new WeakMap()
+      cellKeys.set(dna, byAgent)
+    }
+    let key = byAgent.get(agent)
+    if (key === undefined) {
+      key = hashKey(dna) + hashKey(agent)
+      byAgent.set(agent, key)
+    }
+    return key
+  }
 
   const head = (dna: DnaHash, agent: AgentPubKey): ChainHead | null => {
     const key = cellKey(dna, agent)

@@ -139,6 +139,8 @@ const ROUTE_SMOOTHING = 0.3
 interface CellRoutes {
   readonly key: string
   readonly routes: Map<string, number>
+  /** Instance keys by zome name and mode, built once (a long string per call otherwise). */
+  readonly instanceKeys: Map<string, string>
 }
 /** Bound on the remembered fuel use of one cell's zome functions. */
 const MAX_ROUTES = 1024
@@ -205,7 +207,7 @@ export const makeRibosome = Effect.gen(function* () {
     const known = cells.get(ctx.cell)
     if (known !== undefined) return known
     const key = cellKeyOf(ctx)
-    const found = routesByKey.get(key) ?? { key, routes: new Map() }
+    const found = routesByKey.get(key) ?? { key, routes: new Map(), instanceKeys: new Map() }
     if (pool !== undefined) routesByKey.set(key, found)
     cells.set(ctx.cell, found)
     return found
@@ -375,14 +377,27 @@ export const makeRibosome = Effect.gen(function* () {
     }
   }
 
+  const instanceKey = (cell: CellRoutes, zome: string, mode: "#sync" | "@worker" | "") => {
+    const name = zome + mode
+    let key = cell.instanceKeys.get(name)
+    if (key === undefined) {
+      key = `${cell.key}/${name}`
+      // Zome names come from the installed DNA: bounded, but cleared past the routes' bound.
+      if (cell.instanceKeys.size >= MAX_ROUTES) cell.instanceKeys.clear()
+      cell.instanceKeys.set(name, key)
+    }
+    return key
+  }
+
   const acquire = (
     ctx: HostCallContext,
-    cellKey: string,
+    cell: CellRoutes,
     remote: boolean,
   ): Effect.Effect<Instance | GuestOutcome> =>
     Effect.suspend(() => {
+      const cellKey = cell.key
       const synchronous = ctx.synchronous === true
-      const key = `${cellKey}/${ctx.zome.name}${synchronous ? "#sync" : remote ? "@worker" : ""}`
+      const key = instanceKey(cell, ctx.zome.name, synchronous ? "#sync" : remote ? "@worker" : "")
       const list = idle.get(key)
       let warm = list?.pop()
       // An idle instance whose worker died is poisoned: drop it and take the next one.
@@ -503,41 +518,61 @@ export const makeRibosome = Effect.gen(function* () {
     input: Uint8Array,
     fuel: bigint = defaultFuel,
   ): Effect.Effect<GuestOutcome> =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const cell = cellOf(ctx)
       const synchronous = ctx.synchronous === true
       const route = `${ctx.zome.name}/${fn}`
       const remote = !synchronous && inWorker(cell.routes, route)
-      const acquired = yield* acquire(ctx, cell.key, remote)
-      if (!("plugin" in acquired)) return acquired
-      const instance = acquired
-      const deadline = ctx.deadline ?? performance.now() + timeoutMs
-      instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
-      const plugin = instance.plugin
-      const preempt = remote || synchronous || pool === undefined || minWorkerFuel === 0
-        ? undefined
-        : preemptWhenHeavy(instance)
-      const limits = { fuel, deadline, preempt }
-      if (synchronous && plugin instanceof WasmPlugin) {
-        try {
-          return outcomeOf(ctx, fn, plugin.callSync(fn, input, limits), fuel)
-        } finally {
-          release(instance)
-        }
-      }
-      // Released when the guest has really stopped, even if this fiber is interrupted first.
-      const result = yield* Effect.promise(() =>
-        plugin.call(fn, input, limits).finally(() => release(instance))
+      return Effect.flatMap(
+        acquire(ctx, cell, remote),
+        (acquired) =>
+          "plugin" in acquired
+            ? runIn(acquired, ctx, fn, input, fuel, cell, route, remote)
+            : Effect.succeed(acquired),
       )
-      if (result._tag === "Trap" && result.kind === "preempted") {
-        // Heavy and pure so far: the next calls of `route`, and this one again, run in a worker.
-        cell.routes.set(route, Math.max(Number(result.fuelUsed), minWorkerFuel))
-        preempted++
-        return yield* call({ ...ctx, deadline }, fn, input, fuel)
-      }
-      record(cell.routes, route, result)
-      return outcomeOf(ctx, fn, result, fuel)
     })
+
+  /** Runs the call in an instance it acquired (plain callbacks: no generator per call). */
+  const runIn = (
+    instance: Instance,
+    ctx: HostCallContext,
+    fn: string,
+    input: Uint8Array,
+    fuel: bigint,
+    cell: CellRoutes,
+    route: string,
+    remote: boolean,
+  ): Effect.Effect<GuestOutcome> => {
+    const deadline = ctx.deadline ?? performance.now() + timeoutMs
+    instance.current = ctx.deadline === undefined ? { ...ctx, deadline } : ctx
+    const synchronous = ctx.synchronous === true
+    const preempt = remote || synchronous || pool === undefined || minWorkerFuel === 0
+      ? undefined
+      : preemptWhenHeavy(instance)
+    const limits = { fuel, deadline, preempt }
+    const plugin = instance.plugin
+    if (synchronous && plugin instanceof WasmPlugin) {
+      try {
+        return Effect.succeed(outcomeOf(ctx, fn, plugin.callSync(fn, input, limits), fuel))
+      } finally {
+        release(instance)
+      }
+    }
+    // Released when the guest has really stopped, even if this fiber is interrupted first.
+    return Effect.flatMap(
+      Effect.promise(() => plugin.call(fn, input, limits).finally(() => release(instance))),
+      (result) => {
+        if (result._tag === "Trap" && result.kind === "preempted") {
+          // Heavy and pure so far: the next calls of `route`, and this one again, run in a worker.
+          cell.routes.set(route, Math.max(Number(result.fuelUsed), minWorkerFuel))
+          preempted++
+          return call({ ...ctx, deadline }, fn, input, fuel)
+        }
+        record(cell.routes, route, result)
+        return Effect.succeed(outcomeOf(ctx, fn, result, fuel))
+      },
+    )
+  }
 
   /**
    * The `preempt` of a call on this thread: true once it has used `worker_min_fuel` without

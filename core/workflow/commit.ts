@@ -97,7 +97,9 @@ export const makeCommits = Effect.gen(function* () {
         }),
     })
 
-  const commit = Effect.fn("Commits.commit")(function* (
+  // Untraced: a span per commit costs more than the rest of a small commit's Effect overhead
+  // (docs/decisions.md, "Zome call hot path without per-step spans").
+  const commit = Effect.fnUntraced(function* (
     cell: CellRef,
     workspace: Workspace,
     options: CommitOptions = {},

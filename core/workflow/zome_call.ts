@@ -112,6 +112,12 @@ interface MetricRecord {
   readonly committed: number
 }
 
+/** Callbacks: exported, but not callable from outside. */
+const CALLBACKS: ReadonlySet<string> = new Set(["init", "post_commit", "validate", "entry_defs"])
+
+/** The capability of a call by the chain's author. */
+const CHAIN_AUTHOR: CapGrantInfo = { type: "chain_author" }
+
 /** The zome or function label of a call to one that does not exist. */
 const UNKNOWN_NAME = "(unknown)"
 
@@ -125,6 +131,12 @@ interface CallState {
   readonly held: Set<string>
   /** Releases the locks taken with `takeLock`, when the call tree ends. */
   readonly releases: Array<Effect.Effect<void>>
+}
+
+/** A cell's write lock, and how many calls wait for it. */
+interface CellLock {
+  readonly semaphore: Semaphore.Semaphore
+  waiting: number
 }
 
 /** A call's workspace on one cell; re-opened at the current head when the write lock is taken. */
@@ -163,9 +175,31 @@ export const makeZomeCalls = Effect.gen(function* () {
     if (initialized.size <= 2 * cells.all().length + 64) return
     for (const [k, c] of initialized) if (cells.get(c.cellId) !== c) initialized.delete(k)
   }
+  // A cell's key, found through the cell object: a call builds no long key (hashKey per call).
+  const cellKeys = new WeakMap<RunningCell, string>()
+  const keyOfCell = (cell: RunningCell): string => {
+    let key = cellKeys.get(cell)
+    if (key === undefined) {
+      key = cellIdKey(cell.cellId)
+      cellKeys.set(cell, key)
+    }
+    return key
+  }
+  // Set once the keystore has been ready: later calls do not wait on its Deferred again.
+  let keystoreReady = false
+  const awaitKeystore: Effect.Effect<void, ZomeCallError> = Effect.suspend(() =>
+    keystoreReady ? Effect.void : keystore.ready.pipe(
+      Effect.mapError((e) => fail("Internal", e.message)),
+      Effect.tap(() =>
+        Effect.sync(() => {
+          keystoreReady = true
+        })
+      ),
+    )
+  )
   const defaultFuel = BigInt(config.ribosome.fuel_per_call)
   const timeoutMs = config.ribosome.call_timeout_ms
-  const cellLocks = new Map<string, Semaphore.Semaphore>()
+  const cellLocks = new Map<string, CellLock>()
 
   const fail = (reason: ZomeCallError["reason"], detail: string) =>
     new ZomeCallError({ reason, detail })
@@ -178,24 +212,40 @@ export const makeZomeCalls = Effect.gen(function* () {
     releases: [],
   })
 
-  const lockOf = (key: string) => {
+  const lockOf = (key: string): CellLock => {
     let lock = cellLocks.get(key)
     if (lock === undefined) {
-      lock = Semaphore.makeUnsafe(1)
+      lock = { semaphore: Semaphore.makeUnsafe(1), waiting: 0 }
       cellLocks.set(key, lock)
     }
     return lock
   }
 
-  /** Waits for `lock` until the call's deadline; false when the deadline passed first. */
-  const acquire = (lock: Semaphore.Semaphore, state: CallState) =>
-    Effect.map(
-      Effect.timeoutOption(
-        lock.take(1),
-        Duration.millis(Math.max(0, state.deadline - performance.now())),
-      ),
-      (taken) => taken._tag === "Some",
+  /**
+   * Waits for `lock` until the call's deadline; false when the deadline passed first. A free
+   * lock nobody waits for is taken at once: the race with a timer (two fibers and a timeout
+   * per call) is only for a lock that is held; waiters keep their order, since the fast path
+   * is closed while anyone waits.
+   */
+  const acquire = (lock: CellLock, state: CallState): Effect.Effect<boolean> =>
+    Effect.flatMap(
+      lock.waiting === 0 ? lock.semaphore.takeIfAvailable(1) : Effect.succeed(false),
+      (taken) => taken ? Effect.succeed(true) : waitFor(lock, state),
     )
+
+  const waitFor = (lock: CellLock, state: CallState): Effect.Effect<boolean> =>
+    Effect.suspend(() => {
+      lock.waiting++
+      return Effect.timeoutOption(
+        lock.semaphore.take(1),
+        Duration.millis(Math.max(0, state.deadline - performance.now())),
+      ).pipe(
+        Effect.map((taken) => taken._tag === "Some"),
+        Effect.ensuring(Effect.sync(() => {
+          lock.waiting--
+        })),
+      )
+    })
 
   const lockTimeout = (cell: RunningCell) =>
     fail(
@@ -206,7 +256,7 @@ export const makeZomeCalls = Effect.gen(function* () {
   /** Takes the write lock of `cell` for the rest of the call tree (released by `releaseLocks`). */
   const takeLock = (cell: RunningCell, state: CallState): Effect.Effect<void, ZomeCallError> =>
     Effect.suspend(() => {
-      const key = cellIdKey(cell.cellId)
+      const key = keyOfCell(cell)
       if (state.held.has(key)) return Effect.void
       const lock = lockOf(key)
       return Effect.flatMap(acquire(lock, state), (taken) => {
@@ -214,7 +264,7 @@ export const makeZomeCalls = Effect.gen(function* () {
         state.held.add(key)
         state.releases.push(Effect.suspend(() => {
           state.held.delete(key)
-          return lock.release(1)
+          return lock.semaphore.release(1)
         }))
         return Effect.void
       })
@@ -222,6 +272,7 @@ export const makeZomeCalls = Effect.gen(function* () {
 
   const releaseLocks = (state: CallState): Effect.Effect<void> =>
     Effect.suspend(() => {
+      if (state.releases.length === 0) return Effect.void
       const releases = state.releases.splice(0, state.releases.length).reverse()
       return Effect.forEach(releases, (release) => release, { discard: true })
     })
@@ -259,7 +310,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     effect: Effect.Effect<A, E, R>,
   ): Effect.Effect<A, E | ZomeCallError, R> =>
     Effect.suspend(() => {
-      const key = cellIdKey(cell.cellId)
+      const key = keyOfCell(cell)
       if (state.held.has(key)) return effect
       const lock = lockOf(key)
       return Effect.flatMap(
@@ -270,7 +321,7 @@ export const makeZomeCalls = Effect.gen(function* () {
           return effect.pipe(
             Effect.ensuring(Effect.suspend(() => {
               state.held.delete(key)
-              return lock.release(1)
+              return lock.semaphore.release(1)
             })),
           )
         },
@@ -284,8 +335,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     zome: string,
     fn: string,
   ): Effect.Effect<CapGrantInfo, ZomeCallError> =>
-    Effect.gen(function* () {
-      if (bytesEqual(provenance, cell.agent)) return { type: "chain_author" } as const
+    bytesEqual(provenance, cell.agent) ? Effect.succeed(CHAIN_AUTHOR) : Effect.gen(function* () {
       const grants = yield* Effect.mapError(
         spaces.grants(cell.dna.hash, cell.agent, false),
         (e) => fail("Internal", `cannot read capability grants: ${e.message}`),
@@ -310,8 +360,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     cell: RunningCell,
     ws: Workspace,
   ): Effect.Effect<ReadonlyArray<SignedAction>, ZomeCallError> =>
-    Effect.gen(function* () {
-      if (ws.pending.length === 0) return []
+    ws.pending.length === 0 ? Effect.succeed([]) : Effect.gen(function* () {
       // The one commit workflow: lock the cell, check the head, validate, write chain + DHT +
       // outbox in one transaction (./commit.ts).
       const committed = yield* commits.commit(cell, ws).pipe(
@@ -357,7 +406,7 @@ export const makeZomeCalls = Effect.gen(function* () {
     state: CallState,
   ): Effect.Effect<void, ZomeCallError> =>
     Effect.gen(function* () {
-      const key = cellIdKey(cell.cellId)
+      const key = keyOfCell(cell)
       if (initialized.get(key) === cell) return
       const done = yield* Effect.mapError(
         chain.query(cell.dna.hash, cell.agent, {
@@ -579,35 +628,37 @@ export const makeZomeCalls = Effect.gen(function* () {
       }
       if (
         !ribosome.exports(zome, request.fn) ||
-        ["init", "post_commit", "validate", "entry_defs"].includes(request.fn)
+        CALLBACKS.has(request.fn)
       ) {
         record("function_not_found", 0, request.zome, UNKNOWN_NAME)
         return Effect.fail(
           fail("FunctionNotFound", `zome ${request.zome} has no callable function ${request.fn}`),
         )
       }
-      const body = Effect.gen(function* () {
-        const grant = yield* Effect.tapError(
+      // Plain callbacks rather than a generator: this runs once per call and per nested call.
+      const authorized = bytesEqual(request.provenance, cell.agent)
+        ? Effect.succeed(CHAIN_AUTHOR)
+        : Effect.tapError(
           authorize(cell, request.provenance, request.capSecret, request.zome, request.fn),
           () => Effect.sync(() => record("unauthorized", 0)),
         )
-        yield* Effect.tapError(
-          withCellLock(cell, state, ensureInitLocked(cell, state)),
-          () => Effect.sync(() => record("init_failed", 0)),
+      const opened = Effect.suspend(() =>
+        // Once init has run for this cell object it never runs again: no lock needed to know.
+        initialized.get(keyOfCell(cell)) === cell ? openChain(cell) : Effect.andThen(
+          Effect.tapError(
+            withCellLock(cell, state, ensureInitLocked(cell, state)),
+            () => Effect.sync(() => record("init_failed", 0)),
+          ),
+          openChain(cell),
         )
-        const slot: WriteSlot = { ws: yield* openChain(cell), locked: false }
-        const ctx = contextFor(
-          cell,
-          zome,
-          request.fn,
-          "zome_call",
-          request.provenance,
-          grant,
-          slot,
-          depth,
-          state,
-        )
-        const outcome = yield* ribosome.call(ctx, request.fn, request.payload, fuel)
+      )
+      const finished = (
+        slot: WriteSlot,
+        outcome: GuestOutcome,
+      ): Effect.Effect<
+        { readonly output: Uint8Array; readonly fuelUsed: bigint },
+        ZomeCallError
+      > => {
         if (outcome._tag !== "Ok") {
           record(
             outcome._tag === "Trap"
@@ -617,19 +668,40 @@ export const makeZomeCalls = Effect.gen(function* () {
               : "error",
             0,
           )
-          return yield* guestFailure(outcome, `${request.zome}/${request.fn}`)
+          return Effect.fail(guestFailure(outcome, `${request.zome}/${request.fn}`))
         }
-        const committed = yield* Effect.tapError(
-          commitWorkspace(cell, slot.ws),
-          (e) => Effect.sync(() => record(e.reason === "InvalidCommit" ? "invalid" : "error", 0)),
+        return commitWorkspace(cell, slot.ws).pipe(
+          Effect.tapError((e) =>
+            Effect.sync(() => record(e.reason === "InvalidCommit" ? "invalid" : "error", 0))
+          ),
+          Effect.map((committed) => {
+            if (committed.length > 0 && ribosome.exports(zome, "post_commit")) {
+              state.postCommits.push({ cell, zome, actions: committed })
+            }
+            record("ok", committed.length)
+            return { output: outcome.output, fuelUsed: outcome.fuelUsed }
+          }),
         )
-        if (committed.length > 0 && ribosome.exports(zome, "post_commit")) {
-          state.postCommits.push({ cell, zome, actions: committed })
-        }
-        record("ok", committed.length)
-        return { output: outcome.output, fuelUsed: outcome.fuelUsed }
-      })
-      return body
+      }
+      return Effect.flatMap(authorized, (grant) =>
+        Effect.flatMap(opened, (ws) => {
+          const slot: WriteSlot = { ws, locked: false }
+          const ctx = contextFor(
+            cell,
+            zome,
+            request.fn,
+            "zome_call",
+            request.provenance,
+            grant,
+            slot,
+            depth,
+            state,
+          )
+          return Effect.flatMap(
+            ribosome.call(ctx, request.fn, request.payload, fuel),
+            (outcome) => finished(slot, outcome),
+          )
+        }))
     })
 
   // Metrics are recorded synchronously: through `Metric.update` they cost a tenth of a trivial
@@ -739,19 +811,19 @@ export const makeZomeCalls = Effect.gen(function* () {
       })
     })
 
-  const call = (request: ZomeCallRequest) =>
-    Effect.gen(function* () {
-      yield* Effect.mapError(keystore.ready, (e) => fail("Internal", e.message))
+  const call = (request: ZomeCallRequest): Effect.Effect<Uint8Array, ZomeCallError> =>
+    Effect.flatMap(awaitKeystore, () => {
       const state = newState()
-      const result = yield* Effect.exit(runCall(request, 0, defaultFuel, state))
-      yield* releaseLocks(state)
-      yield* flush(state)
-      return (yield* result).output
+      // Locks are released and metrics recorded however the call ends (interrupted too).
+      return runCall(request, 0, defaultFuel, state).pipe(
+        Effect.onExit(() => Effect.andThen(releaseLocks(state), flush(state))),
+        Effect.map((result) => result.output),
+      )
     })
 
   const ensureInit = (cellId: CellId) =>
     Effect.gen(function* () {
-      yield* Effect.mapError(keystore.ready, (e) => fail("Internal", e.message))
+      yield* awaitKeystore
       const cell = cells.get(cellId)
       if (cell === undefined) return yield* fail("CellNotFound", "the cell is not running")
       const state = newState()

@@ -106,6 +106,23 @@ export const DEPENDENCIES: ReadonlySet<HostContextKind> = new Set([
   "validate",
 ])
 
+/** Input decoders, built once per schema rather than once per host call. */
+const decoders = new WeakMap<
+  Schema.Codec<unknown, unknown>,
+  (raw: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+>()
+
+function decoderOf<I>(
+  schema: Schema.Codec<I, unknown>,
+): (raw: unknown) => Effect.Effect<I, Schema.SchemaError> {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEffect(schema)
+    decoders.set(schema, decode)
+  }
+  return decode as (raw: unknown) => Effect.Effect<I, Schema.SchemaError>
+}
+
 /**
  * Runs `fn` for a guest: `denied` unless the context allows it, `invalid_input` unless the
  * input decodes, then the function itself.
@@ -123,7 +140,7 @@ export function invoke<I>(
       }),
     )
   }
-  return Schema.decodeUnknownEffect(fn.input)(raw).pipe(
+  return decoderOf(fn.input)(raw).pipe(
     Effect.mapError((error) =>
       new HostFnError({ kind: "invalid_input", detail: `${fn.name}: ${error.message}` })
     ),
