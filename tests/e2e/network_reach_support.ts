@@ -9,7 +9,7 @@
 import { type AdminWebsocket, type AppWebsocket, type CellId } from "@holochain/client"
 import { packed } from "../support/conductor.ts"
 import { cleanup } from "../support/timeout.ts"
-import { networkConfig } from "./network_support.ts"
+import { networkConfig, openApp } from "./network_support.ts"
 import {
   closeClient,
   type ConductorProcess,
@@ -67,25 +67,9 @@ export async function startNetworkNode(
   let app: AppWebsocket | undefined
   try {
     admin = await connectAdmin(conductor.adminPort)
-    const appId = "network"
-    if (!(await admin.listApps({})).some((a) => a.installed_app_id === appId)) {
-      await admin.installApp({
-        source: { type: "bytes", value: networkHapp },
-        agent_key: await admin.generateAgentPubKey(),
-        installed_app_id: appId,
-      })
-      await admin.enableApp({ installed_app_id: appId })
-    }
-    const info = (await admin.listApps({})).find((a) => a.installed_app_id === appId)!
-    const cell = info.cell_info["network"]![0]!
-    const cellId = (cell.value as { cell_id: CellId }).cell_id
-    await admin.authorizeSigningCredentials(cellId)
-    const { port } = await admin.attachAppInterface({
-      allowed_origins: "e2e-app",
-      installed_app_id: appId,
-    })
-    const { token } = await admin.issueAppAuthenticationToken({ installed_app_id: appId })
-    app = await connectApp(port, token)
+    const opened = await openApp(admin, networkHapp, "network", "network")
+    app = opened.app
+    const cellId = opened.cellId
     const signals: Array<unknown> = []
     app.on("signal", (signal) => {
       const s = signal as { type?: string; value?: { payload?: unknown } }

@@ -17,6 +17,35 @@ import {
   startConductor,
 } from "./support.ts"
 
+/**
+ * Installs and enables `appId` from `happ` for a fresh agent unless it is already there, gives
+ * its `role` cell signing credentials, and opens an authenticated app client on a new interface.
+ */
+export async function openApp(
+  admin: AdminWebsocket,
+  happ: Uint8Array,
+  appId: string,
+  role: string,
+): Promise<{ readonly app: AppWebsocket; readonly cellId: CellId }> {
+  if (!(await admin.listApps({})).some((a) => a.installed_app_id === appId)) {
+    await admin.installApp({
+      source: { type: "bytes", value: happ },
+      agent_key: await admin.generateAgentPubKey(),
+      installed_app_id: appId,
+    })
+    await admin.enableApp({ installed_app_id: appId })
+  }
+  const info = (await admin.listApps({})).find((a) => a.installed_app_id === appId)!
+  const cell = info.cell_info[role]![0]!
+  const cellId = (cell.value as { cell_id: CellId }).cell_id
+  await admin.authorizeSigningCredentials(cellId)
+  const { port } = await admin.attachAppInterface({
+    allowed_origins: "e2e-app",
+    installed_app_id: appId,
+  })
+  const { token } = await admin.issueAppAuthenticationToken({ installed_app_id: appId })
+  return { app: await connectApp(port, token), cellId }
+}
 /** The timings of test conductors: agent infos lapse after 6 s, repair every 2 s. */
 export function networkConfig(urls: ReadonlyArray<string>, extra = ""): string {
   return [
@@ -64,25 +93,9 @@ export async function startForumNode(
   let app: AppWebsocket | undefined
   try {
     admin = await connectAdmin(conductor.adminPort)
-    const appId = "forum"
-    if (!(await admin.listApps({})).some((a) => a.installed_app_id === appId)) {
-      await admin.installApp({
-        source: { type: "bytes", value: forumHapp },
-        agent_key: await admin.generateAgentPubKey(),
-        installed_app_id: appId,
-      })
-      await admin.enableApp({ installed_app_id: appId })
-    }
-    const info = (await admin.listApps({})).find((a) => a.installed_app_id === appId)!
-    const cell = info.cell_info["forum"]![0]!
-    const cellId = (cell.value as { cell_id: CellId }).cell_id
-    await admin.authorizeSigningCredentials(cellId)
-    const { port } = await admin.attachAppInterface({
-      allowed_origins: "e2e-app",
-      installed_app_id: appId,
-    })
-    const { token } = await admin.issueAppAuthenticationToken({ installed_app_id: appId })
-    app = await connectApp(port, token)
+    const opened = await openApp(admin, forumHapp, "forum", "forum")
+    app = opened.app
+    const cellId = opened.cellId
     const client = app
     const call = (fn: string, payload: unknown) =>
       client.callZome({ role_name: "forum", zome_name: "forum", fn_name: fn, payload })
