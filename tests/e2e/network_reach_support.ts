@@ -10,13 +10,7 @@ import { type AdminWebsocket, type AppWebsocket, type CellId } from "@holochain/
 import { packed } from "../support/conductor.ts"
 import { cleanup } from "../support/timeout.ts"
 import { networkConfig, openApp } from "./network_support.ts"
-import {
-  closeClient,
-  type ConductorProcess,
-  connectAdmin,
-  connectApp,
-  startConductor,
-} from "./support.ts"
+import { closeClient, type ConductorProcess, connectAdmin, startConductor } from "./support.ts"
 
 let networkHapp: Uint8Array | undefined
 
